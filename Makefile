@@ -1,0 +1,41 @@
+# ticketsystem — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test lint format check-deploy setup clean bench
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed
+
+## make run: set up, migrate the embedded SQLite default, create the first admin, serve.
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrapadmin
+	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(VENV)/bin/daphne --bind 127.0.0.1 --port $(PORT) ticketsystem.asgi:application
+
+## make test: the whole suite (PostgreSQL and Redis when reachable; see the report header).
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## production-mode deploy check with throwaway secrets (what CI runs)
+check-deploy: setup
+	$(PY) -m tests.deploycheck
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

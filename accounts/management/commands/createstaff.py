@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.roles import ROLES
+from accounts.services import staff_create
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a staff user with a role. The password is read from a prompt or from "
+        "--password-file, never from the command line (argv is visible to other users)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--role", choices=ROLES, required=True)
+        parser.add_argument("--email", default="")
+        parser.add_argument("--password-file", type=Path, help="file holding the password")
+
+    def handle(self, *args: Any, username: str, role: str, email: str, password_file: Path | None, **options: Any) -> None:
+        if password_file is not None:
+            try:
+                password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CommandError(f"cannot read {password_file}: {exc}") from None
+        else:
+            password = getpass.getpass("Password: ")
+            if password != getpass.getpass("Password (again): "):
+                raise CommandError("the passwords do not match")
+        try:
+            user = staff_create(actor=None, username=username, password=password, role=role, email=email)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        self.stdout.write(f"created {role} {user.username}")

@@ -1,0 +1,94 @@
+"""Who may see and change which tickets: the one answer used by views, search, consumers,
+exports and the admin site.
+
+Agents see tickets of the queues they are members of; managers and admins see all. A ticket
+the user may not see does not exist for them: callers answer 404, never 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.roles import ADMIN, MANAGER, ROLES, is_manager, is_staff_member
+from tickets.models import Queue, Ticket
+
+
+def visible_queue_ids(user: Any) -> list[int] | None:
+    """Ids of the queues the user may see, or None for "all queues". Cached per request."""
+    if not is_staff_member(user):
+        return []
+    if is_manager(user):
+        return None
+    cached = getattr(user, "_ticketsystem_queue_ids", None)
+    if cached is None:
+        cached = list(user.queues.values_list("id", flat=True))
+        user._ticketsystem_queue_ids = cached
+    return cached
+
+
+def visible_queues(user: Any) -> QuerySet[Queue]:
+    ids = visible_queue_ids(user)
+    return Queue.objects.all() if ids is None else Queue.objects.filter(id__in=ids)
+
+
+def restrict(queryset: QuerySet[Ticket], user: Any) -> QuerySet[Ticket]:
+    """Narrow any ticket queryset to what the user may see."""
+    ids = visible_queue_ids(user)
+    return queryset if ids is None else queryset.filter(queue_id__in=ids)
+
+
+def visible_tickets(user: Any) -> QuerySet[Ticket]:
+    return restrict(Ticket.objects.all(), user)
+
+
+def can_see_queue(user: Any, queue_id: int) -> bool:
+    ids = visible_queue_ids(user)
+    return ids is None or queue_id in ids
+
+
+def can_see_ticket(user: Any, ticket: Ticket) -> bool:
+    return can_see_queue(user, ticket.queue_id)
+
+
+def get_ticket_or_404(
+    user: Any, reference: str, queryset: QuerySet[Ticket] | None = None
+) -> Ticket:
+    """The ticket with this reference if the user may see it; otherwise Http404."""
+    pk = Ticket.pk_from_reference(reference)
+    if pk is None:
+        raise Http404("No such ticket")
+    qs = restrict(Ticket.objects.all() if queryset is None else queryset, user)
+    try:
+        return qs.get(pk=pk)
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket") from None
+
+
+def assignable_users(queue: Queue) -> QuerySet[Any]:
+    """Active users who may hold a ticket of this queue: its members, managers and admins."""
+    user_model = get_user_model()
+    return (
+        user_model.objects.filter(is_active=True)
+        .filter(Q(queues=queue) | Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def is_assignable(user: Any, queue: Queue) -> bool:
+    return assignable_users(queue).filter(pk=user.pk).exists()
+
+
+def assignee_filter_choices(user: Any) -> list[tuple[int, str]]:
+    """(id, username) of the people whose tickets this user can list: active staff who work
+    the user's queues, plus managers and admins."""
+    user_model = get_user_model()
+    people = user_model.objects.filter(is_active=True)
+    ids = visible_queue_ids(user)
+    roles = Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True)
+    people = people.filter(Q(groups__name__in=ROLES) | Q(is_superuser=True) if ids is None else Q(queues__in=ids) | roles)
+    return list(people.distinct().order_by("username").values_list("id", "username"))

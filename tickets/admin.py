@@ -1,0 +1,162 @@
+"""Admin site for managers. Ticket saves go through tickets/services.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tickets import access, services
+from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Ticket
+
+
+@admin.register(Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "member_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["members"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "members"]}),
+        (
+            "SLA: first response (minutes)",
+            {"fields": [("sla_response_low", "sla_response_normal", "sla_response_high", "sla_response_urgent")]},
+        ),
+        (
+            "SLA: resolution (minutes)",
+            {"fields": [("sla_resolution_low", "sla_resolution_normal", "sla_resolution_high", "sla_resolution_urgent")]},
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Queue]:
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(_members=Count("members"))
+
+    @admin.display(description="Members", ordering="_members")
+    def member_count(self, obj: Queue) -> int:
+        return obj._members
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "created_at", "erased_at"]
+    list_filter = ["erased_at"]
+    search_fields = ["email_index"]
+    search_help_text = "Exact email address (contacts are encrypted; only exact matches work)."
+    readonly_fields = ["created_at", "erased_at"]
+    fields = ["name", "email", "phone", "created_at", "erased_at"]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str) -> tuple[QuerySet[Contact], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(email_index=Contact.email_lookup(search_term)), False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # erase (anonymise) instead: manage.py eraseperson
+
+
+class TicketAdminForm(forms.ModelForm):
+    class Meta:
+        model = Ticket
+        fields = ["queue", "subject", "description", "contact", "priority", "status", "assignee"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        original = self.instance
+        status = data.get("status")
+        if original.pk and status and status != original.status and status not in TRANSITIONS[original.status]:
+            self.add_error("status", f"A {original.get_status_display().lower()} ticket cannot become {status}.")
+        if not original.pk and status and status != "new":
+            self.add_error("status", "New tickets start as new.")
+        queue, assignee = data.get("queue"), data.get("assignee")
+        if queue and assignee and not access.is_assignable(assignee, queue):
+            self.add_error("assignee", f"{assignee} cannot take tickets of {queue}.")
+        return data
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    form = TicketAdminForm
+    list_display = ["reference", "subject", "queue", "status", "priority", "assignee", "due_at", "updated_at"]
+    list_filter = ["status", "priority", "queue"]
+    list_select_related = ["queue", "assignee"]
+    search_fields = ["subject"]
+    autocomplete_fields = ["queue"]
+    raw_id_fields = ["assignee", "contact"]
+    readonly_fields = ["created_by", "created_at", "updated_at", "first_response_at", "resolved_at", "closed_at", "due_at"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        return access.restrict(super().get_queryset(request), request.user).defer("description")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str) -> tuple[QuerySet[Ticket], bool]:
+        pk = Ticket.pk_from_reference(search_term.strip().upper())
+        if pk is not None:
+            return queryset.filter(pk=pk), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: forms.ModelForm, change: bool) -> None:
+        data = form.cleaned_data
+        try:
+            if not change:
+                created = services.ticket_create(
+                    actor=request.user,
+                    queue=data["queue"],
+                    subject=data["subject"],
+                    description=data.get("description") or "",
+                    priority=data["priority"],
+                    contact=data.get("contact"),
+                    assignee=data.get("assignee"),
+                )
+                obj.pk = created.pk
+                obj.refresh_from_db()
+                return
+            changes = {name: data[name] for name in form.changed_data if name != "contact"}
+            services.ticket_update(actor=request.user, ticket=obj, **changes)
+            if "contact" in form.changed_data:
+                services.ticket_set_contact(actor=request.user, ticket=obj, contact=data["contact"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # tickets are closed, not deleted; personal data is erased (GDPR)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    """Comments are append-only: added in the staff UI, never edited or deleted."""
+
+    list_display = ["__str__", "author", "is_internal", "created_at"]
+    list_filter = ["is_internal"]
+    list_select_related = ["author", "ticket"]
+    raw_id_fields = ["ticket"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Comment]:
+        qs = super().get_queryset(request)
+        ids = access.visible_queue_ids(request.user)
+        return qs if ids is None else qs.filter(ticket__queue_id__in=ids)
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor", "verb", "ticket", "old_value", "new_value"]
+    list_filter = ["verb", "queue"]
+    list_select_related = ["actor", "ticket"]

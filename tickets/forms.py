@@ -1,0 +1,127 @@
+"""Forms validate input only; the services decide and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxLengthValidator
+
+from tickets import access
+from tickets.models import MAX_TEXT, Priority, Queue, Status, validate_printable, validate_single_line
+
+SORTS = {
+    "updated": ("-updated_at", "-id"),
+    "created": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "priority": ("-priority", "-updated_at", "-id"),
+    "due": ("due_at", "id"),
+    "ref": ("-id",),
+}
+SORT_CHOICES = [
+    ("updated", "Recently updated"),
+    ("created", "Newest"),
+    ("oldest", "Oldest"),
+    ("priority", "Priority"),
+    ("due", "Due soonest"),
+    ("ref", "Reference"),
+]
+
+
+class QueueChoiceField(forms.ModelChoiceField):
+    default_error_messages = {"invalid_choice": "Select a queue you are a member of."}
+
+
+class TicketFilterForm(forms.Form):
+    """The list's search and filters, all in the query string."""
+
+    q = forms.CharField(
+        required=False, max_length=200, validators=[validate_single_line], label="Search"
+    )
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), ("active", "Active"), *Status.choices])
+    queue = QueueChoiceField(required=False, queryset=Queue.objects.none(), empty_label="Any queue")
+    priority = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, choices=[("", "Any priority"), *Priority.choices]
+    )
+    assignee = forms.ChoiceField(required=False)
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = access.visible_queues(user)
+        self.fields["assignee"].choices = [
+            ("", "Anyone"),
+            ("me", "Me"),
+            ("unassigned", "Unassigned"),
+            *((str(pk), name) for pk, name in access.assignee_filter_choices(user)),
+        ]
+
+
+class TicketCreateForm(forms.Form):
+    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None)
+    subject = forms.CharField(
+        max_length=200,
+        validators=[validate_single_line],
+        help_text="Visible in lists and live updates. Keep personal data in the description.",
+    )
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        validators=[MaxLengthValidator(MAX_TEXT), validate_printable],
+        help_text="Encrypted at rest.",
+    )
+    priority = forms.TypedChoiceField(coerce=int, choices=Priority.choices, initial=Priority.NORMAL)
+    contact_email = forms.EmailField(required=False, label="Requester email", max_length=254)
+    contact_name = forms.CharField(
+        required=False, label="Requester name", max_length=200, validators=[validate_single_line]
+    )
+    contact_phone = forms.CharField(
+        required=False, label="Requester phone", max_length=40, validators=[validate_single_line]
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = access.visible_queues(user)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (data.get("contact_name") or data.get("contact_phone")) and not data.get("contact_email"):
+            self.add_error("contact_email", "Give the requester's email so we can find them again.")
+        return data
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=MAX_TEXT,
+        validators=[validate_printable],
+        label="Message",
+    )
+    is_internal = forms.BooleanField(required=False, label="Internal note (not visible to the requester)")
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
+
+    def __init__(self, *args: Any, queue: Queue, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = access.assignable_users(queue)
+        self.fields["assignee"].error_messages["invalid_choice"] = (
+            "Select someone who works this queue."
+        )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+class PriorityForm(forms.Form):
+    priority = forms.TypedChoiceField(coerce=int, choices=Priority.choices)
+
+
+class MoveForm(forms.Form):
+    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].queryset = access.visible_queues(user)

@@ -1,0 +1,40 @@
+"""The client's IP address, the same answer for lockouts, audit events and throttles."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+
+
+def _valid(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: Any) -> str | None:
+    """REMOTE_ADDR, or the X-Forwarded-For entry added by our outermost trusted proxy.
+
+    With TRUSTED_PROXY_COUNT = N, each of our N proxies appends the address it saw, so the
+    client is the N-th entry from the right. Anything further left was sent by the client
+    and is ignored, so rotating X-Forwarded-For cannot change who we think the client is.
+    """
+    remote = _valid(request.META.get("REMOTE_ADDR", "") or "")
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    if len(forwarded) < count:
+        return remote
+    return _valid(forwarded[-count]) or remote
+
+
+def user_agent(request: Any) -> str:
+    return (request.META.get("HTTP_USER_AGENT", "") or "")[:512]

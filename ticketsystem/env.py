@@ -1,0 +1,64 @@
+"""Reading configuration from the environment, with `NAME_FILE` secrets (Docker secrets).
+
+Every helper fails closed: a malformed value or an unreadable secret file stops the
+process with a one-line reason instead of silently falling back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message is one line."""
+
+
+def envstr(name: str, default: str = "") -> str:
+    value = os.environ.get(name)
+    return default if value is None else value.strip()
+
+
+def envsecret(name: str, default: str = "") -> str:
+    """Return NAME, or the contents of the file named by NAME_FILE.
+
+    A NAME_FILE that is set but unreadable is an error, never a silent fallback.
+    """
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if path:
+        if os.environ.get(name):
+            raise ConfigError(f"set either {name} or {name}_FILE, not both")
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE={path} cannot be read: {exc.strerror}") from exc
+    return envstr(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, not {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in envstr(name, default).split(",") if item.strip()]

@@ -1,0 +1,46 @@
+"""What production mode refuses to start without. Each problem is one line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+WEAK_PREFIXES = ("django-insecure", "changeme", "change-me", "secret")
+
+
+def secret_key_problem(key: str) -> str | None:
+    if not key:
+        return "SECRET_KEY (or SECRET_KEY_FILE) is not set"
+    if len(key) < 50 or len(set(key)) < 5 or key.lower().startswith(WEAK_PREFIXES):
+        return "SECRET_KEY is weak: use at least 50 random characters"
+    return None
+
+
+def production_problems(config: dict[str, Any]) -> list[str]:
+    """Return the reasons production must not start with this configuration, most basic first."""
+    from ticketsystem.crypto import KeyringError, parse_blind_index_key, parse_keyring
+
+    problems: list[str] = []
+    if problem := secret_key_problem(config["SECRET_KEY"]):
+        problems.append(problem)
+    if config["DEBUG"]:
+        problems.append("DEBUG must be off in production")
+    if not config["ALLOWED_HOSTS"]:
+        problems.append("ALLOWED_HOSTS is empty: list the host names this site answers to")
+    elif "*" in config["ALLOWED_HOSTS"]:
+        problems.append("ALLOWED_HOSTS must not contain '*' in production")
+    if not config["SECURE_COOKIES"]:
+        problems.append("SECURE_COOKIES must be true in production (cookies only over HTTPS)")
+    if config["SECURE_HSTS_SECONDS"] < 31_536_000:
+        problems.append("SECURE_HSTS_SECONDS must be at least one year in production")
+    if not config["DATABASE_URL"]:
+        problems.append("DATABASE_URL (or DATABASE_URL_FILE) is not set")
+    try:
+        parse_keyring(config["FIELD_ENCRYPTION_KEYS"])
+    except KeyringError as exc:
+        problems.append(f"FIELD_ENCRYPTION_KEYS: {exc}")
+    for name in ("BLIND_INDEX_KEY", "AUDIT_HMAC_KEY"):
+        try:
+            parse_blind_index_key(config[name], name=name)
+        except KeyringError as exc:
+            problems.append(str(exc))
+    return problems

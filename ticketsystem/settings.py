@@ -1,0 +1,292 @@
+"""Settings for ticketsystem. Every value comes from the environment (see .env.example).
+
+Two modes, chosen by DJANGO_ENV:
+- ``development`` (default): the embedded defaults (SQLite in DATA_DIR, in-memory channel
+  layer, secrets generated once into DATA_DIR) so `make run` needs no servers. DEBUG stays off
+  unless DEBUG=true.
+- ``production``: nothing is generated or assumed. A missing or weak secret, empty
+  ALLOWED_HOSTS or non-HTTPS cookies stop the process with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from base64 import urlsafe_b64encode
+from collections.abc import Callable
+from pathlib import Path
+
+import dj_database_url
+
+from ticketsystem.env import ConfigError, envbool, envint, envlist, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VERSION = "0.1.0"
+
+
+def _refuse(reason: str) -> None:
+    """Stop the process with one line on stderr (no traceback): configuration fails closed."""
+    sys.exit(f"ticketsystem: refusing to start: {reason}")
+
+
+try:
+    DJANGO_ENV = envstr("DJANGO_ENV", "development").lower()
+    if DJANGO_ENV not in {"development", "production"}:
+        raise ConfigError(f"DJANGO_ENV must be development or production, not {DJANGO_ENV!r}")
+    PRODUCTION = DJANGO_ENV == "production"
+
+    DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+    DEBUG = envbool("DEBUG", False)
+
+    def _dev_secret(name: str, make: Callable[[], str]) -> str:
+        """Development only: a secret generated once and kept in DATA_DIR (mode 0600)."""
+        path = DATA_DIR / "dev-secrets" / name.lower()
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        value = make()
+        path.touch(mode=0o600)
+        path.write_text(value + "\n", encoding="utf-8")
+        return value
+
+    def _b64key() -> str:
+        return urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+    SECRET_KEY = envsecret("SECRET_KEY")
+    FIELD_ENCRYPTION_KEYS = envsecret("FIELD_ENCRYPTION_KEYS")
+    BLIND_INDEX_KEY = envsecret("BLIND_INDEX_KEY")
+    AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY")
+    if not PRODUCTION:
+        SECRET_KEY = SECRET_KEY or _dev_secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
+        FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or _dev_secret(
+            "FIELD_ENCRYPTION_KEYS", lambda: f"dev1:{_b64key()}"
+        )
+        BLIND_INDEX_KEY = BLIND_INDEX_KEY or _dev_secret("BLIND_INDEX_KEY", _b64key)
+        AUDIT_HMAC_KEY = AUDIT_HMAC_KEY or _dev_secret("AUDIT_HMAC_KEY", _b64key)
+
+    ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
+    CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+    DATABASE_URL = envsecret("DATABASE_URL")
+    REDIS_URL = envsecret("REDIS_URL")
+    SECURE_COOKIES = envbool("SECURE_COOKIES", PRODUCTION)
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", PRODUCTION)
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+    TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
+    CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 0, minimum=0)
+
+    EMAIL_HOST = envstr("EMAIL_HOST", "")
+    EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+    DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
+    SERVER_EMAIL = DEFAULT_FROM_EMAIL
+    TIME_ZONE = envstr("TIME_ZONE", "UTC")
+    LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
+    SECURITY_LOG_FILE = envstr("SECURITY_LOG_FILE", "")
+    TICKETS_PER_PAGE = envint("TICKETS_PER_PAGE", 50, minimum=1)
+except ConfigError as exc:
+    _refuse(str(exc))
+
+if PRODUCTION:
+    from ticketsystem.production import production_problems
+
+    _problems = production_problems(globals())
+    if _problems:
+        _refuse(_problems[0])
+
+# --- Applications -------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "ticketsystem",
+    "accounts",
+    "tickets",
+    "audit",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "ticketsystem.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ticketsystem.urls"
+ASGI_APPLICATION = "ticketsystem.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "ticketsystem.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Data ---------------------------------------------------------------------------------
+
+if DATABASE_URL:
+    try:
+        DATABASES = {
+            "default": dj_database_url.parse(
+                DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
+            )
+        }
+    except ValueError as exc:
+        _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "ticketsystem.sqlite3",
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": envstr("CACHE_KEY_PREFIX", "ticketsystem"),
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Authentication -----------------------------------------------------------------------
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = envint("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+if SECURE_COOKIES:
+    # The __Host- prefix pins the cookie to this exact host, path / and HTTPS.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- HTTP security ------------------------------------------------------------------------
+
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if TRUSTED_PROXY_COUNT > 0:
+    # Only behind our own proxy (nginx sets X-Forwarded-Proto); never trusted from clients.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
+# --- Internationalisation, static files ---------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Development serves straight from static/ so `make run` needs no collectstatic.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# --- Logging ------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "security": {"format": "%(asctime)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "security": (
+            {
+                "class": "logging.handlers.WatchedFileHandler",
+                "filename": SECURITY_LOG_FILE,
+                "formatter": "security",
+            }
+            if SECURITY_LOG_FILE
+            else {"class": "logging.StreamHandler", "formatter": "security"}
+        ),
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "ticketsystem.security": {
+            "handlers": ["security"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
+}

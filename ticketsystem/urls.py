@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tickets import views as ticket_views
+
+admin.site.site_header = "ticketsystem administration"
+admin.site.site_title = "ticketsystem"
+
+urlpatterns = [
+    path("", ticket_views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("ops.urls")),
+    path("", include("tickets.urls")),
+]
