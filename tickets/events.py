@@ -62,3 +62,37 @@ def ticket_changed(ticket: Ticket, *, kind: str, actor: Any, old_queue_id: int |
         groups.append(queue_group(old_queue_id))
     message = {"type": "ticket.changed", "event": payload}
     transaction.on_commit(lambda: publish(groups, message))
+
+
+def user_group(user_id: int) -> str:
+    return f"user_{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """Group of the sockets opened under one login session (the key is hashed: group names
+    travel through Redis and must not reveal session keys)."""
+    import hashlib
+
+    return "session_" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def disconnect_sessions(session_keys: list[str], *, reason: str) -> None:
+    """Close the websockets of these sessions (logout, revocation, expiry) after commit."""
+    groups = [session_group(key) for key in session_keys if key]
+    message = {"type": "session.ended", "reason": reason}
+    if groups:
+        transaction.on_commit(lambda: publish(groups, message))
+
+
+def disconnect_user(user_id: int, *, reason: str) -> None:
+    """Close every websocket of a user (deactivation, 2FA reset) after commit."""
+    message = {"type": "session.ended", "reason": reason}
+    transaction.on_commit(lambda: publish([user_group(user_id)], message))
+
+
+def queues_changed(user_ids: list[int]) -> None:
+    """Tell the users' open sockets to re-read which queue groups they belong to."""
+    groups = [user_group(user_id) for user_id in user_ids]
+    message = {"type": "queues.changed"}
+    if groups:
+        transaction.on_commit(lambda: publish(groups, message))
