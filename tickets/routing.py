@@ -1,5 +1,11 @@
+"""Websocket routes (wrapped by ticketsystem/asgi.py in the Origin check and session auth)."""
+
+from __future__ import annotations
+
 from django.urls import path
 
-websocket_urlpatterns: list = [
-    # The live dashboard consumer is added by the live-dashboard work (issue 5).
+from tickets.consumers import DashboardConsumer
+
+websocket_urlpatterns = [
+    path("ws/dashboard/", DashboardConsumer.as_asgi(), name="ws_dashboard"),
 ]

@@ -1,4 +1,9 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (see tickets/routing.py)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels (see tickets/routing.py).
+
+Websockets pass the Origin check first (ALLOWED_HOSTS; a foreign Origin is refused with close
+code 4403 and a security event), then get the session and user from the cookie; the consumer
+decides the rest (tickets/consumers.py).
+"""
 
 import os
 
@@ -9,13 +14,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from tickets.consumers import AllowedHostsOriginValidator  # noqa: E402
 from tickets.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
     }
 )

@@ -296,3 +296,23 @@ LOGGING = {
         },
     },
 }
+
+# --- Live dashboard: websockets (docs/live-dashboard.md) ----------------------------------
+
+# The consumer verifies the session's second factor itself (django-otp's device models).
+for _app in ("django_otp", "django_otp.plugins.otp_totp"):
+    if _app not in INSTALLED_APPS:
+        INSTALLED_APPS.append(_app)
+try:
+    # A socket's events are coalesced into one frame per window: fewer frames per second is
+    # what lets one process per core serve hundreds of sockets (see the fan-out bench).
+    LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", 100, minimum=0)
+    if LIVE_COALESCE_MS > 200:
+        raise ConfigError(f"LIVE_COALESCE_MS must be at most 200, not {LIVE_COALESCE_MS}")
+    # How often each process re-reads the sessions behind its open sockets (expiry, revocation,
+    # deactivation close a socket within this many seconds even if a message was missed).
+    LIVE_SESSION_CHECK_SECONDS = envint("LIVE_SESSION_CHECK_SECONDS", 5, minimum=1)
+    # A ticket page repeats "I am here" this often; viewers unheard of for 2.5x this are gone.
+    LIVE_PRESENCE_SECONDS = envint("LIVE_PRESENCE_SECONDS", 20, minimum=2)
+except ConfigError as exc:
+    _refuse(str(exc))

@@ -1,0 +1,115 @@
+"""JSON for live pages: what a page fetches after (re)connecting its websocket, so nothing
+missed while it was offline stays missed. Same access rules and same rows as the HTML pages;
+ids, codes and display text only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Min, Q
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.decorators import staff_required
+from tickets import access, views
+from tickets.events import activity_fields, ticket_fields
+from tickets.forms import TicketFilterForm
+from tickets.models import ACTIVE_STATUSES, Activity, Ticket
+
+DUE_SOON = timedelta(hours=1)
+
+
+def _activity_entry(activity: Activity) -> dict[str, Any]:
+    ticket = activity.ticket
+    return {
+        **activity_fields(activity),
+        "ticket": {
+            "id": ticket.pk,
+            "ref": ticket.reference,
+            "subject": ticket.subject,
+            "url": ticket.get_absolute_url(),
+        },
+    }
+
+
+def next_boundary(user: Any) -> str | None:
+    """When the dashboard's overdue or due-soon counts next change with no event: the
+    earliest moment an active ticket becomes due soon or overdue."""
+    now = timezone.now()
+    active = access.visible_tickets(user).filter(status__in=ACTIVE_STATUSES)
+    found = active.aggregate(
+        overdue=Min("due_at", filter=Q(due_at__gt=now)),
+        due_soon=Min("due_at", filter=Q(due_at__gt=now + DUE_SOON)),
+    )
+    moments = [found["overdue"], found["due_soon"] and found["due_soon"] - DUE_SOON]
+    moments = [m for m in moments if m is not None]
+    return min(moments).isoformat() if moments else None
+
+
+@never_cache
+@require_GET
+@staff_required
+def dashboard_json(request: HttpRequest) -> JsonResponse:
+    data = views.dashboard_data(request.user)
+    lists = {
+        name: [ticket_fields(t) for t in data[name]]
+        for name in ("mine", "unassigned", "overdue", "due_soon")
+    }
+    return JsonResponse(
+        {
+            "counts": data["counts"],
+            "totals": data["totals"],
+            "lists": lists,
+            "activity": [_activity_entry(a) for a in data["activity"]],
+            "next_boundary": next_boundary(request.user),
+            "now": data["now"].isoformat(),
+        }
+    )
+
+
+@never_cache
+@require_GET
+@staff_required
+def ticket_list_json(request: HttpRequest) -> JsonResponse:
+    """The rows of one page of the ticket list, with the list's own filters and sort."""
+    form = TicketFilterForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    # The list view's own filtering, so both answers always agree.
+    paginator = Paginator(views._filtered(request, form), per_page=views._per_page())
+    raw_page = request.GET.get("page", "1")
+    try:
+        if len(raw_page) > 6:
+            raise EmptyPage
+        page = paginator.page(raw_page)
+    except PageNotAnInteger:
+        return JsonResponse(
+            {"errors": {"page": "The page number must be a whole number."}}, status=400
+        )
+    except EmptyPage:
+        raise Http404("No such page") from None
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "page": page.number,
+            "num_pages": paginator.num_pages,
+            "per_page": paginator.per_page,
+            "rows": [ticket_fields(t) for t in page.object_list],
+        }
+    )
+
+
+@never_cache
+@require_GET
+@staff_required
+def ticket_json(request: HttpRequest, ref: str) -> JsonResponse:
+    """One ticket as a live page shows it (a detail page checks whether it missed a change)."""
+    ticket = access.get_ticket_or_404(
+        request.user, ref, Ticket.objects.select_related("queue", "assignee")
+    )
+    return JsonResponse({"ticket": ticket_fields(ticket)})
