@@ -415,7 +415,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.accepted = True
         _watchdog().add(self)
         await database_sync_to_async(_count_open)(1)
-        await self.send(text_data=to_json({"type": "hello", "user_id": verdict.user_id}))
+        await self.send(
+            text_data=to_json(
+                {"type": "hello", "user_id": verdict.user_id, "queues": self._queue_list()}
+            )
+        )
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
@@ -456,6 +460,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         for group in groups & self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
             self.joined.discard(group)
+
+    def _queue_list(self) -> list[int] | None:
+        ids = self.admission.queue_ids
+        return None if ids is None else sorted(ids)
 
     def can_see_queue(self, queue_id: int) -> bool:
         ids = self.admission.queue_ids
@@ -519,7 +527,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             queue_id = await database_sync_to_async(_ticket_queue)(self.watching)
             if queue_id is None or not self.can_see_queue(queue_id):
                 await self._unwatch()
-        self._push('{"type":"resync"}')  # what this page shows may have changed
+        # What the page shows may have changed: it refetches (and learns its queues).
+        self._push(to_json({"type": "resync", "queues": self._queue_list()}))
 
     async def presence(self, message: dict[str, Any]) -> None:
         if message["channel"] == self.channel_name or message["ticket"] != self.watching:

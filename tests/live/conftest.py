@@ -61,6 +61,7 @@ async def open_socket(session_key: str) -> WebsocketCommunicator:
     assert connected, f"refused with {code}"
     hello = await communicator.receive_json_from(timeout=WAIT)
     assert hello["type"] == "hello"
+    assert set(hello) == {"type", "user_id", "queues"}
     return communicator
 
 

@@ -176,16 +176,18 @@ async def test_a_ticket_moved_out_of_sight_arrives_as_a_removal_only(
         await socket.disconnect()
 
 
-async def test_joining_a_queue_brings_its_events_and_leaving_stops_them(agent, agent_b, queue_b):
+async def test_joining_a_queue_brings_its_events_and_leaving_stops_them(
+    agent, agent_b, queue_a, queue_b
+):
     socket = await open_socket(await run(live_session, agent))
     await run(queue_b.members.add, agent)
-    assert await events(socket) == [{"type": "resync"}]
+    assert await events(socket) == [{"type": "resync", "queues": sorted([queue_a.pk, queue_b.pk])}]
     await run(services.ticket_create, actor=agent_b, queue=queue_b, subject="Now visible")
     [event] = await events(socket)
     assert event["subject"] == "Now visible"
 
     await run(queue_b.members.remove, agent)
-    assert await events(socket) == [{"type": "resync"}]
+    assert await events(socket) == [{"type": "resync", "queues": [queue_a.pk]}]
     await run(services.ticket_create, actor=agent_b, queue=queue_b, subject="Hidden again")
     assert await nothing_more(socket)
     await socket.disconnect()
@@ -194,7 +196,7 @@ async def test_joining_a_queue_brings_its_events_and_leaving_stops_them(agent, a
 async def test_clearing_a_queue_reaches_its_former_members(agent, queue_a):
     socket = await open_socket(await run(live_session, agent))
     await run(queue_a.members.clear)
-    assert await events(socket) == [{"type": "resync"}]
+    assert await events(socket) == [{"type": "resync", "queues": []}]
     await socket.disconnect()
 
 

@@ -1,0 +1,350 @@
+/* Live updates for staff pages: one websocket to /ws/dashboard/, shared by the page scripts
+ * (dashboard.js, ticket-list.js, ticket-detail.js) through window.Live.
+ *
+ * - Shows the connection state in [data-live-status] (connecting, live, reconnecting, ended).
+ * - Reconnects with exponential backoff and jitter; after every (re)connect it fetches the
+ *   page's resync URL so whatever happened while offline is shown.
+ * - Server text is only ever inserted with textContent (Live.el), never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var statusEl = document.querySelector("[data-live-status]");
+  if (!statusEl || !("WebSocket" in window)) {
+    return;
+  }
+  var textEl = statusEl.querySelector("[data-live-text]");
+  var config = {
+    socketPath: statusEl.getAttribute("data-socket-path") || "/ws/dashboard/",
+    resyncUrl: statusEl.getAttribute("data-resync-url"),
+    loginUrl: statusEl.getAttribute("data-login-url") || "/accounts/login/",
+    userId: Number(statusEl.getAttribute("data-user-id")),
+  };
+  var CLOSE_LOGIN_REQUIRED = 4401;
+  var CLOSE_FORBIDDEN = 4403;
+  var PING_EVERY = 25000;
+  var PONG_WITHIN = 10000;
+  var MAX_BACKOFF = 30000;
+
+  var handlers = { event: [], resync: [], open: [] };
+  var socket = null;
+  var attempt = 0;
+  var ended = false;
+  var pingTimer = null;
+  var pongTimer = null;
+  var resyncing = null;
+  var eventsDuringResync = 0;
+  var visibleQueues = null; // null: every queue (managers)
+
+  /* --- small DOM helpers for the page scripts --- */
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  function link(href, className, text) {
+    var a = el("a", className, text);
+    // Only our own relative URLs (events carry /tickets/T-.../).
+    a.setAttribute("href", /^\/[^/]/.test(href) ? href : "#");
+    return a;
+  }
+
+  function flash(node) {
+    node.classList.remove("flash");
+    void node.offsetWidth; // restart the animation
+    node.classList.add("flash");
+  }
+
+  var STATUSES = ["new", "open", "pending", "resolved", "closed"];
+  var ACTIVE = ["new", "open", "pending"];
+
+  function safeStatus(status) {
+    return STATUSES.indexOf(status) >= 0 ? status : "unknown";
+  }
+
+  function safePriority(priority) {
+    var n = Number(priority);
+    return n >= 1 && n <= 4 ? n : 0;
+  }
+
+  function isActive(status) {
+    return ACTIVE.indexOf(status) >= 0;
+  }
+
+  function duration(ms) {
+    var minutes = Math.round(Math.abs(ms) / 60000);
+    if (minutes < 1) {
+      return "less than a minute";
+    }
+    if (minutes < 60) {
+      return minutes + (minutes === 1 ? " minute" : " minutes");
+    }
+    var hours = Math.floor(minutes / 60);
+    if (hours < 24) {
+      var rest = minutes % 60;
+      return hours + (hours === 1 ? " hour" : " hours") + (rest ? ", " + rest + (rest === 1 ? " minute" : " minutes") : "");
+    }
+    var days = Math.floor(hours / 24);
+    return days + (days === 1 ? " day" : " days");
+  }
+
+  function timeEl(iso, text) {
+    var t = el("time", null, text);
+    if (iso) {
+      t.setAttribute("datetime", iso);
+      t.setAttribute("title", new Date(iso).toLocaleString());
+    }
+    return t;
+  }
+
+  function ago(iso) {
+    var ms = Date.now() - Date.parse(iso);
+    return ms < 60000 ? "just now" : duration(ms) + " ago";
+  }
+
+  /* --- connection state --- */
+
+  function setState(state, text) {
+    statusEl.hidden = false;
+    statusEl.setAttribute("data-state", state);
+    textEl.textContent = text;
+  }
+
+  function endSession(code) {
+    ended = true;
+    stopPing();
+    if (code === CLOSE_FORBIDDEN) {
+      setState("ended", "Live updates are not available for your account.");
+      return;
+    }
+    setState("ended", "Your session has ended. ");
+    textEl.appendChild(link(config.loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search), null, "Log in again"));
+  }
+
+  function stopPing() {
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    pingTimer = pongTimer = null;
+  }
+
+  function startPing() {
+    stopPing();
+    pingTimer = setInterval(function () {
+      send({ type: "ping" });
+      clearTimeout(pongTimer);
+      // A silent server (sleeping laptop, dead proxy) is noticed and the socket replaced.
+      pongTimer = setTimeout(function () {
+        if (socket) {
+          socket.close();
+        }
+      }, PONG_WITHIN);
+    }, PING_EVERY);
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(message));
+    }
+  }
+
+  function connect() {
+    if (ended) {
+      return;
+    }
+    setState(attempt ? "reconnecting" : "connecting", attempt ? "Reconnecting…" : "Connecting…");
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + config.socketPath);
+    var opened = false;
+    socket = ws;
+    ws.onopen = function () {
+      opened = true;
+      attempt = 0;
+      setState("live", "Live");
+      startPing();
+      handlers.open.forEach(function (fn) { fn(); });
+      resync();
+    };
+    ws.onmessage = function (message) {
+      clearTimeout(pongTimer);
+      var data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (e) {
+        return;
+      }
+      receive(data);
+    };
+    ws.onclose = function (close) {
+      if (socket === ws) {
+        socket = null;
+      }
+      stopPing();
+      if (close.code === CLOSE_LOGIN_REQUIRED || close.code === CLOSE_FORBIDDEN) {
+        endSession(close.code);
+        return;
+      }
+      if (!opened) {
+        // A refused handshake looks like a network error to the browser: ask the server
+        // whether we are still logged in before trying again.
+        checkLogin().then(function (loggedIn) {
+          if (loggedIn) {
+            retry();
+          } else {
+            endSession(CLOSE_LOGIN_REQUIRED);
+          }
+        });
+        return;
+      }
+      retry();
+    };
+  }
+
+  function retry() {
+    if (ended) {
+      return;
+    }
+    // Full jitter on an exponential step: a restarted server is not hit by every page at once.
+    var step = Math.min(MAX_BACKOFF, 1000 * Math.pow(2, attempt));
+    var delay = step / 2 + Math.random() * (step / 2);
+    attempt += 1;
+    setState("reconnecting", "Reconnecting in " + Math.ceil(delay / 1000) + " s…");
+    setTimeout(connect, delay);
+  }
+
+  function receive(data) {
+    if (data.type === "batch") {
+      data.events.forEach(dispatch);
+    } else if (data.type === "hello") {
+      visibleQueues = data.queues === null || data.queues === undefined ? null : data.queues;
+    } else if (data.type !== "pong") {
+      dispatch(data);
+    }
+  }
+
+  function dispatch(event) {
+    if (event.type === "resync") {
+      if (event.queues !== undefined) {
+        visibleQueues = event.queues;
+      }
+      resync();
+      return;
+    }
+    if (resyncing) {
+      eventsDuringResync += 1;
+    }
+    handlers.event.forEach(function (fn) { fn(event); });
+  }
+
+  /* --- resynchronisation --- */
+
+  function fetchJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (response.redirected || response.status === 401 || response.status === 403 || type.indexOf("application/json") !== 0) {
+        var error = new Error("login required");
+        error.loginRequired = true;
+        throw error;
+      }
+      if (!response.ok) {
+        var failed = new Error("HTTP " + response.status);
+        failed.status = response.status;
+        throw failed;
+      }
+      return response.json();
+    });
+  }
+
+  function checkLogin() {
+    if (!config.resyncUrl) {
+      return Promise.resolve(true);
+    }
+    return fetchJSON(config.resyncUrl).then(
+      function () { return true; },
+      function (error) { return !error.loginRequired; }
+    );
+  }
+
+  function resync() {
+    if (!config.resyncUrl || ended) {
+      return Promise.resolve();
+    }
+    if (resyncing) {
+      return resyncing;
+    }
+    eventsDuringResync = 0;
+    resyncing = fetchJSON(config.resyncUrl)
+      .then(function (data) {
+        handlers.resync.forEach(function (fn) { fn(data); });
+      })
+      .catch(function (error) {
+        if (error.loginRequired) {
+          if (socket) {
+            socket.close();
+          }
+          endSession(CLOSE_LOGIN_REQUIRED);
+        } else {
+          handlers.resync.forEach(function (fn) { fn(null, error); });
+        }
+      })
+      .then(function () {
+        var missed = eventsDuringResync;
+        resyncing = null;
+        // Events that arrived while the answer was on its way may or may not be in it:
+        // one more look settles it.
+        if (missed) {
+          setTimeout(resync, 1000 + Math.random() * 1000);
+        }
+      });
+    return resyncing;
+  }
+
+  var lastRequested = 0;
+  function requestResync(minGapMs) {
+    // For page scripts that cannot fill a gap from events alone (a shortened top-10 list).
+    var gap = minGapMs || 10000;
+    var now = Date.now();
+    var wait = Math.max(0, lastRequested + gap - now) + Math.random() * 2000;
+    if (requestResync.timer) {
+      return;
+    }
+    requestResync.timer = setTimeout(function () {
+      requestResync.timer = null;
+      lastRequested = Date.now();
+      resync();
+    }, wait);
+  }
+
+  function canSeeQueue(queueId) {
+    return visibleQueues === null || visibleQueues.indexOf(queueId) >= 0;
+  }
+
+  window.Live = {
+    userId: config.userId,
+    onEvent: function (fn) { handlers.event.push(fn); },
+    onResync: function (fn) { handlers.resync.push(fn); },
+    onOpen: function (fn) { handlers.open.push(fn); },
+    send: send,
+    resync: resync,
+    requestResync: requestResync,
+    canSeeQueue: canSeeQueue,
+    fetchJSON: fetchJSON,
+    el: el,
+    link: link,
+    flash: flash,
+    timeEl: timeEl,
+    ago: ago,
+    duration: duration,
+    isActive: isActive,
+    safeStatus: safeStatus,
+    safePriority: safePriority,
+  };
+
+  document.addEventListener("DOMContentLoaded", connect);
+})();

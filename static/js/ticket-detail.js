@@ -1,0 +1,83 @@
+/* A ticket's page, live: says "changed by X just now — reload" when someone else changes
+ * the ticket, and who else has it open (collision warning). Presence entries expire when
+ * their page stops repeating them, so a closed laptop does not linger. */
+(function () {
+  "use strict";
+
+  var Live = window.Live;
+  var root = document.querySelector("[data-ticket-id][data-ticket-updated-at]");
+  if (!Live || !root) {
+    return;
+  }
+  var ticketId = Number(root.getAttribute("data-ticket-id"));
+  var shownVersion = Date.parse(root.getAttribute("data-ticket-updated-at"));
+  var banner = document.querySelector("[data-ticket-banner]");
+  var bannerText = banner.querySelector("[data-ticket-banner-text]");
+  var presenceEl = document.querySelector("[data-presence]");
+  var presenceNames = presenceEl.querySelector("[data-presence-names]");
+  var viewers = {}; // per socket: {user_id, user, expires}
+
+  function tell(text) {
+    bannerText.textContent = text;
+    banner.hidden = false;
+    Live.flash(banner);
+  }
+
+  function describe(event) {
+    var lines = event.activity || [];
+    var line = lines[lines.length - 1];
+    var what = line ? line.verb_label : "changed it";
+    var change = line && line["new"] && line.verb !== "created" ? " (" + (line.old ? line.old + " → " : "") + line["new"] + ")" : "";
+    return (event.actor || "Someone") + " " + what + change + " just now.";
+  }
+
+  function drawPresence() {
+    var now = Date.now();
+    var names = {};
+    Object.keys(viewers).forEach(function (conn) {
+      var viewer = viewers[conn];
+      if (viewer.expires < now) {
+        delete viewers[conn];
+      } else if (viewer.user_id !== Live.userId) {
+        names[viewer.user] = true;
+      }
+    });
+    var list = Object.keys(names).sort();
+    presenceNames.textContent = list.join(", ");
+    presenceEl.hidden = list.length === 0;
+  }
+
+  Live.onOpen(function () {
+    viewers = {};
+    drawPresence();
+    Live.send({ type: "watch", ticket: ticketId });
+  });
+
+  Live.onEvent(function (event) {
+    if (event.type === "presence" && event.ticket === ticketId) {
+      if (event.op === "leave") {
+        delete viewers[event.conn];
+      } else {
+        viewers[event.conn] = { user_id: event.user_id, user: event.user, expires: Date.now() + event.ttl * 2500 };
+      }
+      drawPresence();
+    } else if (event.type === "ticket" && event.id === ticketId) {
+      var version = Date.parse(event.updated_at);
+      if (event.actor_id !== Live.userId && version > shownVersion) {
+        tell(describe(event));
+      }
+    } else if (event.type === "removed" && event.id === ticketId) {
+      tell("This ticket was moved to a queue you cannot see.");
+    }
+  });
+
+  Live.onResync(function (data, error) {
+    if (error && error.status === 404) {
+      tell("This ticket is no longer visible to you.");
+    } else if (data && Date.parse(data.ticket.updated_at) > shownVersion) {
+      tell("This ticket changed while you were offline.");
+    }
+  });
+
+  setInterval(drawPresence, 5000);
+})();
