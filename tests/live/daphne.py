@@ -1,0 +1,139 @@
+"""Real daphne processes for tests that cross process boundaries (two servers sharing Redis,
+a browser talking to a server). They use the test database, so tests that start them must be
+transactional (data committed where another process can read it)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlparse, urlunparse
+
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """DATABASE_URL, pointed at the database pytest-django created for this run."""
+    parsed = urlparse(os.environ["DATABASE_URL"])
+    return urlunparse(parsed._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+class Daphne:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Daphne:
+        env = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "DJANGO_SETTINGS_MODULE": "ticketsystem.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "ticketsystem.asgi:application",
+                ],
+                cwd=BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited early:\n{self.output()}")
+            try:
+                if self.request("GET", "/healthz")[0] == 200:
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"daphne did not answer within 30 s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def request(
+        self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, list[str]], str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            found: dict[str, list[str]] = {}
+            for name, value in response.getheaders():
+                found.setdefault(name.lower(), []).append(value)
+            return response.status, found, response.read().decode()
+        finally:
+            conn.close()
+
+    def post_form(self, page: str, action: str, data: dict[str, str], session_key: str) -> int:
+        """Submit a form on a page as a browser would: the page's CSRF token, then the POST."""
+        cookie = f"{settings.SESSION_COOKIE_NAME}={session_key}"
+        status, headers, html = self.request("GET", page, headers={"Cookie": cookie})
+        assert status == 200, (status, html[:500])
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        jar = SimpleCookie()
+        for header in headers.get("set-cookie", []):
+            jar.load(header)
+        csrf = jar[settings.CSRF_COOKIE_NAME].value
+        status, _, _ = self.request(
+            "POST",
+            action,
+            body=urlencode({**data, "csrfmiddlewaretoken": token}),
+            headers={
+                "Cookie": f"{cookie}; {settings.CSRF_COOKIE_NAME}={csrf}",
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Referer": self.url + page,
+            },
+        )
+        return status
+
+
+@contextmanager
+def daphne(port: int | None = None) -> Iterator[Daphne]:
+    server = Daphne(port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.log.unlink(missing_ok=True)
