@@ -236,7 +236,7 @@
       resync();
       return;
     }
-    if (resyncing) {
+    if (resyncing && (event.type === "ticket" || event.type === "removed")) {
       eventsDuringResync += 1;
     }
     handlers.event.forEach(function (fn) { fn(event); });

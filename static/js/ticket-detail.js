@@ -10,7 +10,8 @@
     return;
   }
   var ticketId = Number(root.getAttribute("data-ticket-id"));
-  var shownVersion = Date.parse(root.getAttribute("data-ticket-updated-at"));
+  // The latest change this page knows of: the rendered one, then any announced since.
+  var knownVersion = Date.parse(root.getAttribute("data-ticket-updated-at"));
   var banner = document.querySelector("[data-ticket-banner]");
   var bannerText = banner.querySelector("[data-ticket-banner-text]");
   var presenceEl = document.querySelector("[data-presence]");
@@ -63,8 +64,11 @@
       drawPresence();
     } else if (event.type === "ticket" && event.id === ticketId) {
       var version = Date.parse(event.updated_at);
-      if (event.actor_id !== Live.userId && version > shownVersion) {
-        tell(describe(event));
+      if (version > knownVersion) {
+        knownVersion = version;
+        if (event.actor_id !== Live.userId) {
+          tell(describe(event));
+        }
       }
     } else if (event.type === "removed" && event.id === ticketId) {
       tell("This ticket was moved to a queue you cannot see.");
@@ -74,7 +78,8 @@
   Live.onResync(function (data, error) {
     if (error && error.status === 404) {
       tell("This ticket is no longer visible to you.");
-    } else if (data && Date.parse(data.ticket.updated_at) > shownVersion) {
+    } else if (data && Date.parse(data.ticket.updated_at) > knownVersion) {
+      knownVersion = Date.parse(data.ticket.updated_at);
       tell("This ticket changed while you were offline.");
     }
   });

@@ -45,7 +45,7 @@ class Daphne:
 
     def start(self) -> Daphne:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
             "DATABASE_URL": test_database_url(),
             "DJANGO_SETTINGS_MODULE": "ticketsystem.settings",
             "PYTHONUNBUFFERED": "1",
