@@ -3,8 +3,9 @@
 Admission happens before ``accept()``: anonymous users, sessions past their idle or absolute
 limit, sessions without a verified second factor, inactive users, users without a role and
 foreign Origins are refused with a 44xx close code and a ``websocket_rejected`` security
-event. An admitted socket joins one group per queue it may see (managers: the all-queues
-group), its session's group and its user's group. It closes when the session ends: logout and
+event. An admitted socket follows one group per queue it may see (managers: the all-queues
+group) through its process's hub, which receives each ticket event once per process and hands
+it to the local sockets; the socket's own channel joins its session's and its user's group. It closes when the session ends: logout and
 revocation arrive as ``session.ended``; expiry, deactivation, a password change or a removed
 device are found by each process's watchdog, which re-reads the sessions behind all its
 sockets together every LIVE_SESSION_CHECK_SECONDS (a few queries per process, not per socket).
@@ -370,6 +371,69 @@ def _watchdog() -> _Watchdog:
     return watchdog
 
 
+class _Hub:
+    """This process's subscription to the queue groups.
+
+    Ticket events are the bulk of the traffic, so they are received and decoded once per
+    process, not once per socket: the hub's one channel joins each queue group that any local
+    socket needs, and hands every event to the local sockets of that group with a plain call.
+    (With the pub/sub layer, each socket in a group would otherwise wake up, decode the same
+    message and dispatch it.) Session, user and presence messages, which are rare, still
+    reach each socket's own channel.
+    """
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.channel: str | None = None
+        self.members: dict[str, set[DashboardConsumer]] = {}
+        self.lock = asyncio.Lock()
+        self.task: asyncio.Task[None] | None = None
+
+    async def join(self, group: str, socket: DashboardConsumer) -> None:
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self.task = asyncio.get_running_loop().create_task(self._listen(self.channel))
+            sockets = self.members.get(group)
+            if sockets is None:
+                await self.layer.group_add(group, self.channel)
+                sockets = self.members[group] = set()
+            sockets.add(socket)
+
+    async def leave(self, group: str, socket: DashboardConsumer) -> None:
+        async with self.lock:
+            sockets = self.members.get(group)
+            if sockets is None or socket not in sockets:
+                return
+            sockets.discard(socket)
+            if not sockets:
+                del self.members[group]
+                await self.layer.group_discard(group, self.channel)
+            if not self.members and self.task is not None:
+                self.task.cancel()  # the layer unsubscribes the channel as receive() ends
+                self.task = self.channel = None
+
+    async def _listen(self, channel: str) -> None:
+        while True:
+            message = await self.layer.receive(channel)
+            for socket in tuple(self.members.get(message.get("group", ""), ())):
+                try:
+                    socket.deliver(message)
+                except Exception:  # one socket's trouble must not stop the others' events
+                    logger.exception("could not deliver %s", message.get("type"))
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
+
+
+def _hub(layer: Any) -> _Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None or hub.layer is not layer:
+        hub = _hubs[loop] = _Hub(layer)
+    return hub
+
+
 # --- The consumer ---------------------------------------------------------------------------
 
 
@@ -382,7 +446,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.accepted = False
         self.closing = False
-        self.joined: set[str] = set()
+        self.joined: set[str] = set()  # groups of this socket's own channel
+        self.queue_groups: set[str] = set()  # groups it follows through the process's hub
         self.watching: int | None = None
         self._pending: list[str] = []
         self._flush_due = False
@@ -390,6 +455,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self._flush_task: asyncio.Task[None] | None = None
         self._presence_task: asyncio.Task[None] | None = None
         self._message_times: list[float] = []
+        self._tasks: set[asyncio.Future[None]] = set()
         self._window = settings.LIVE_COALESCE_MS / 1000
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -409,7 +475,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await _refuse(self, verdict, self.scope.get("user"))
             return
         self.admission = verdict
-        await self._join(self._access_groups(verdict.queue_ids))
+        await self._follow(self._access_groups(verdict.queue_ids))
         await self._join({session_group(verdict.session_key), user_group(verdict.user_id)})
         await self.accept()
         self.accepted = True
@@ -430,9 +496,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             if task is not None:
                 task.cancel()
         await self._unwatch()
-        for group in list(self.joined):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.joined.clear()
+        await self._unfollow(set(self.queue_groups))
+        await self._leave(set(self.joined))
         await database_sync_to_async(_count_open)(-1)
 
     async def end(self, code: int, reason: str) -> None:
@@ -450,6 +515,18 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if queue_ids is None:
             return {ALL_QUEUES_GROUP}
         return {queue_group(queue_id) for queue_id in queue_ids}
+
+    async def _follow(self, groups: set[str]) -> None:
+        hub = _hub(self.channel_layer)
+        for group in groups - self.queue_groups:
+            await hub.join(group, self)
+            self.queue_groups.add(group)
+
+    async def _unfollow(self, groups: set[str]) -> None:
+        hub = _hub(self.channel_layer)
+        for group in groups & self.queue_groups:
+            await hub.leave(group, self)
+            self.queue_groups.discard(group)
 
     async def _join(self, groups: set[str]) -> None:
         for group in groups - self.joined:
@@ -498,17 +575,20 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     # -- channel layer messages
 
-    async def ticket_changed(self, message: dict[str, Any]) -> None:
-        if self.can_see_queue(message["event"]["queue_id"]):
-            self._push(message["frame"])
-
-    async def ticket_moved_out(self, message: dict[str, Any]) -> None:
+    def deliver(self, message: dict[str, Any]) -> None:
+        """A ticket event from the hub (called once per socket of the event's group)."""
         event = message["event"]
-        if self.can_see_queue(event["queue_id"]):
-            return  # this socket gets the full event through the new queue's group
-        self._push(message["frame"])
-        if self.watching == event["id"]:
-            await self._unwatch()
+        if message["type"] == "ticket.changed":
+            if self.can_see_queue(event["queue_id"]):
+                self._push(message["frame"])
+        elif message["type"] == "ticket.moved_out":
+            if self.can_see_queue(event["queue_id"]):
+                return  # this socket gets the full event through the new queue's group
+            self._push(message["frame"])
+            if self.watching == event["id"]:
+                task = asyncio.ensure_future(self._unwatch())
+                self._tasks.add(task)  # keep a reference until it is done
+                task.add_done_callback(self._tasks.discard)
 
     async def session_ended(self, message: dict[str, Any]) -> None:
         await self.end(CLOSE_LOGIN_REQUIRED, f"session_{message.get('reason', 'ended')}")
@@ -519,9 +599,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.end(verdict.code, verdict.reason)
             return
         wanted = self._access_groups(verdict)
-        current = self._access_groups(self.admission.queue_ids)
-        await self._leave(current - wanted)
-        await self._join(wanted)
+        await self._unfollow(self.queue_groups - wanted)
+        await self._follow(wanted)
         self.admission = replace(self.admission, queue_ids=verdict)
         if self.watching is not None:
             queue_id = await database_sync_to_async(_ticket_queue)(self.watching)

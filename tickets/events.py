@@ -142,16 +142,22 @@ def ticket_changed(
     """
     payload = ticket_payload(ticket, kind=kind, actor=actor)
     frame = to_json({"type": "ticket", **payload})
-    message = {"type": "ticket.changed", "event": payload, "frame": frame}
-    messages = [(queue_group(ticket.queue_id), message), (ALL_QUEUES_GROUP, message)]
+    groups = [queue_group(ticket.queue_id), ALL_QUEUES_GROUP]
+    # Each message names its group: a process receives it once and routes it to its sockets.
+    messages = [
+        (group, {"type": "ticket.changed", "group": group, "event": payload, "frame": frame})
+        for group in groups
+    ]
     if old_queue_id is not None and old_queue_id != ticket.queue_id:
         gone = {"id": ticket.pk, "ref": ticket.reference, "was": payload["was"]}
+        old_group = queue_group(old_queue_id)
         moved_out = {
             "type": "ticket.moved_out",
+            "group": old_group,
             "event": {"id": ticket.pk, "queue_id": ticket.queue_id, "old_queue_id": old_queue_id},
             "frame": to_json({"type": "removed", **gone}),
         }
-        messages.append((queue_group(old_queue_id), moved_out))
+        messages.append((old_group, moved_out))
     # Consumed: a later change of the same instance starts from here.
     ticket.__dict__.pop(_ACTIVITY, None)
     snapshot_ticket(Ticket, ticket)

@@ -15,6 +15,7 @@ import sys
 from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 
@@ -316,3 +317,11 @@ try:
     LIVE_PRESENCE_SECONDS = envint("LIVE_PRESENCE_SECONDS", 20, minimum=2)
 except ConfigError as exc:
     _refuse(str(exc))
+if REDIS_URL:
+    # Redis pub/sub channels are server-wide: database numbers do not separate them. Name them
+    # after the cache prefix and the database number, so two sites (or test runs) sharing a
+    # Redis server never hear each other's ticket events or session ends.
+    _redis_db = urlparse(REDIS_URL).path.strip("/") or "0"
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = (
+        f"{CACHES['default']['KEY_PREFIX']}.{_redis_db}."
+    )
