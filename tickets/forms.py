@@ -10,6 +10,8 @@ from django.core.validators import MaxLengthValidator
 from tickets import access
 from tickets.models import MAX_TEXT, Priority, Queue, Status, validate_printable, validate_single_line
 
+ATTACHMENT_HELP = "Optional. Stored encrypted; PDFs, images, text and office documents."
+
 SORTS = {
     "updated": ("-updated_at", "-id"),
     "created": ("-created_at", "-id"),
@@ -98,6 +100,7 @@ class CommentForm(forms.Form):
         label="Message",
     )
     is_internal = forms.BooleanField(required=False, label="Internal note (not visible to the requester)")
+    file = forms.FileField(required=False, label="Attach a file", help_text=ATTACHMENT_HELP)
 
 
 class AssignForm(forms.Form):
@@ -125,3 +128,9 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["queue"].queryset = access.visible_queues(user)
+
+
+class AttachmentForm(forms.Form):
+    """One file for a ticket; size, type and name are checked by tickets/attachments.py."""
+
+    file = forms.FileField(label="File", help_text=ATTACHMENT_HELP)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,10 +19,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
+from accounts.roles import is_manager
+from audit.history import history_rows, ticket_log_entries
 from tickets import access, services
+from tickets.attachments import attachment_add, human_size
 from tickets.forms import (
     SORTS,
     AssignForm,
+    AttachmentForm,
     CommentForm,
     MoveForm,
     PriorityForm,
@@ -28,10 +34,11 @@ from tickets.forms import (
     TicketCreateForm,
     TicketFilterForm,
 )
-from tickets.models import ACTIVE_STATUSES, Activity, Status, Ticket
+from tickets.models import ACTIVE_STATUSES, Activity, Attachment, Status, Ticket
 
 DASHBOARD_LIST_SIZE = 10
 MAX_PAGE = 100_000
+MODEL_HISTORY_ROWS = 200
 
 
 def _list_queryset(user: Any) -> QuerySet[Ticket]:
@@ -186,15 +193,36 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
         "move_form": MoveForm(initial={"queue": ticket.queue_id}, user=user),
+        "attachment_form": AttachmentForm(),
     }
     defaults.update(forms)
+    files = list(ticket.attachments.select_related("uploaded_by").order_by("created_at", "id"))
     return {
         "ticket": ticket,
         "comments": ticket.comments.select_related("author").order_by("created_at", "id"),
         "history": ticket.activities.select_related("actor").order_by("created_at", "id"),
         "transitions": [(s, Status(s).label) for s in ticket.allowed_transitions()],
+        "attachments": [a for a in files if a.comment_id is None],
+        "comment_attachments": _by_comment(files),
+        "attachment_max_size": human_size(settings.ATTACHMENT_MAX_BYTES),
+        "model_history": _model_history(user, ticket),
         **defaults,
     }
+
+
+def _by_comment(files: list[Attachment]) -> dict[int, list[Attachment]]:
+    grouped: dict[int, list[Attachment]] = {}
+    for attachment in files:
+        if attachment.comment_id is not None:
+            grouped.setdefault(attachment.comment_id, []).append(attachment)
+    return grouped
+
+
+def _model_history(user: Any, ticket: Ticket) -> list[Any] | None:
+    """django-auditlog's field-level history, for managers only (agents see Activity)."""
+    if not is_manager(user):
+        return None
+    return history_rows(list(ticket_log_entries(ticket)[:MODEL_HISTORY_ROWS]))
 
 
 def _detail_queryset() -> QuerySet[Ticket]:
@@ -237,12 +265,20 @@ def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
         request,
         ref,
         "comment_form",
-        lambda t: CommentForm(request.POST),
-        lambda t, d: services.comment_add(
-            actor=request.user, ticket=t, body=d["body"], is_internal=d["is_internal"]
-        ),
+        lambda t: CommentForm(request.POST, request.FILES),
+        lambda t, d: _comment_with_file(request.user, t, d),
         "Internal note added." if request.POST.get("is_internal") else "Reply added.",
     )
+
+
+@transaction.atomic
+def _comment_with_file(actor: Any, ticket: Ticket, data: dict[str, Any]) -> None:
+    """A comment and its file are added together or not at all."""
+    comment = services.comment_add(
+        actor=actor, ticket=ticket, body=data["body"], is_internal=data["is_internal"]
+    )
+    if data.get("file"):
+        attachment_add(actor=actor, ticket=ticket, upload=data["file"], comment=comment)
 
 
 @require_POST
