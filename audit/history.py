@@ -20,6 +20,7 @@ from typing import Any
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.db.models.signals import pre_save
 
@@ -144,17 +145,17 @@ def _field_changes(entry: LogEntry, model: type[Model] | None, names: dict[str, 
             try:
                 model_field = model._meta.get_field(name)
                 verbose = str(getattr(model_field, "verbose_name", verbose))
-            except Exception:  # a field removed since: show the raw name
+            except FieldDoesNotExist:  # a field removed since: show the raw name
                 model_field = None
         if name in masked:
             result.append(FieldChange(verbose, "", "changed", masked=True))
             continue
         if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation", "objects"}
             objects = ", ".join(str(o) for o in values.get("objects", []))
-            sign = "+" if values.get("operation") == "add" else "−"
-            result.append(FieldChange(verbose, "", f"{sign} {objects}"))
+            sign = "added" if values.get("operation") == "add" else "removed"
+            result.append(FieldChange(verbose, "", f"{sign}: {objects}"))
             continue
-        old, new = (list(values) + ["", ""])[:2] if isinstance(values, list | tuple) else ("", values)
+        old, new = [*values, "", ""][:2] if isinstance(values, list | tuple) else ("", values)
         result.append(FieldChange(verbose, _display(model_field, old, names), _display(model_field, new, names)))
     return result
 
@@ -185,8 +186,8 @@ def _related_names(entries: list[LogEntry]) -> dict[str, dict[str, str]]:
         for name, values in entry.changes.items():
             try:
                 related = model._meta.get_field(name).related_model
-            except Exception:
-                continue
+            except FieldDoesNotExist:
+                related = None  # a field removed since the entry was written
             if related in wanted and isinstance(values, list | tuple):
                 wanted[related].update(str(v) for v in values if str(v).isdigit())
     names: dict[str, dict[str, str]] = {}

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.admin_actions import export_personal_data
 from tickets import access, services
 from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Ticket
 
@@ -50,6 +51,7 @@ class ContactAdmin(admin.ModelAdmin):
     search_help_text = "Exact email address (contacts are encrypted; only exact matches work)."
     readonly_fields = ["created_at", "erased_at"]
     fields = ["name", "email", "phone", "created_at", "erased_at"]
+    actions = [export_personal_data]
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str) -> tuple[QuerySet[Contact], bool]:
         if not search_term.strip():

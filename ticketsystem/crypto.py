@@ -258,6 +258,17 @@ def is_undecryptable(value: Any) -> bool:
     return bool(getattr(value, "undecryptable", False))
 
 
+_ORIGINALS = "_encrypted_originals"
+
+
+def _unchanged_token(instance: models.Model, attname: str, value: Any) -> Any:
+    """The stored ciphertext if ``value`` is still the plaintext it decrypted to."""
+    original = instance.__dict__.get(_ORIGINALS, {}).get(attname)
+    if original is not None and type(value) is type(original[1]) and value == original[1]:
+        return original[0]
+    return None
+
+
 class _EncryptedAttribute(DeferredAttribute):
     """Decrypts on first read and caches the plaintext on the instance."""
 
@@ -266,8 +277,12 @@ class _EncryptedAttribute(DeferredAttribute):
             return self
         value = super().__get__(instance, cls)
         if isinstance(value, Sealed | SealedBytes):
-            value = self.field.open(instance, value)
+            sealed = value
+            value = self.field.open(instance, sealed)
             instance.__dict__[self.field.attname] = value
+            if not is_undecryptable(value):
+                # Saving an unchanged value writes this ciphertext back, not a new one.
+                instance.__dict__.setdefault(_ORIGINALS, {})[self.field.attname] = (sealed, value)
         return value
 
     def __set__(self, instance: models.Model, value: Any) -> None:
@@ -395,9 +410,13 @@ class EncryptedTextField(EncryptedFieldMixin, models.TextField):
             return value
         if isinstance(value, Undecryptable):
             return Token(value.token)
+        if (unchanged := _unchanged_token(model_instance, self.attname, value)) is not None:
+            return Token(unchanged)
         return self.encrypt_value(model_instance, value)
 
     def get_db_prep_save(self, value: Any, connection: Any) -> Any:
+        if hasattr(value, "as_sql"):
+            return value  # bulk_update's CASE: each value inside is checked on its own
         if value is None or isinstance(value, Sealed | Token):
             return None if value is None else str(value)
         raise TypeError(
@@ -430,9 +449,13 @@ class EncryptedBinaryField(EncryptedFieldMixin, models.BinaryField):
             return value
         if isinstance(value, UndecryptableBytes):
             return TokenBytes(value.token)
+        if (unchanged := _unchanged_token(model_instance, self.attname, value)) is not None:
+            return TokenBytes(unchanged)
         return self.encrypt_value(model_instance, value)
 
     def get_db_prep_save(self, value: Any, connection: Any) -> Any:
+        if hasattr(value, "as_sql"):
+            return value  # bulk_update's CASE: each value inside is checked on its own
         if value is None or isinstance(value, SealedBytes | TokenBytes):
             return None if value is None else connection.Database.Binary(bytes(value))
         raise TypeError(
