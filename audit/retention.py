@@ -7,6 +7,7 @@ from datetime import timedelta
 
 _PERIOD_RE = re.compile(r"^\s*(\d{1,4})\s*([dwmy])\s*$", re.IGNORECASE)
 _DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+MAX_DAYS = 100 * 365
 
 
 def parse_period(text: str) -> timedelta:
@@ -17,4 +18,6 @@ def parse_period(text: str) -> timedelta:
     days = int(match.group(1)) * _DAYS[match.group(2).lower()]
     if days < 1:
         raise ValueError("the period must be at least one day")
+    if days > MAX_DAYS:
+        raise ValueError("the period must be at most 100 years")
     return timedelta(days=days)
