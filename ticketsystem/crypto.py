@@ -262,10 +262,18 @@ _ORIGINALS = "_encrypted_originals"
 
 
 def _unchanged_token(instance: models.Model, attname: str, value: Any) -> Any:
-    """The stored ciphertext if ``value`` is still the plaintext it decrypted to."""
+    """The stored ciphertext if ``value`` is still what it decrypted to.
+
+    That includes the marker text of a value that did not decrypt coming back from a form
+    (the admin site re-saves every field): the original ciphertext is kept, never the marker.
+    """
     original = instance.__dict__.get(_ORIGINALS, {}).get(attname)
-    if original is not None and type(value) is type(original[1]) and value == original[1]:
-        return original[0]
+    if original is None:
+        return None
+    token, plain = original
+    same_kind = isinstance(value, bytes) == isinstance(plain, bytes)
+    if same_kind and (type(value) is type(plain) or is_undecryptable(plain)) and value == plain:
+        return token
     return None
 
 
@@ -280,9 +288,8 @@ class _EncryptedAttribute(DeferredAttribute):
             sealed = value
             value = self.field.open(instance, sealed)
             instance.__dict__[self.field.attname] = value
-            if not is_undecryptable(value):
-                # Saving an unchanged value writes this ciphertext back, not a new one.
-                instance.__dict__.setdefault(_ORIGINALS, {})[self.field.attname] = (sealed, value)
+            # Saving an unchanged value writes this ciphertext back, not a new one.
+            instance.__dict__.setdefault(_ORIGINALS, {})[self.field.attname] = (sealed, value)
         return value
 
     def __set__(self, instance: models.Model, value: Any) -> None:

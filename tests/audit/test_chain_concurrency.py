@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from django.db import connection, connections
 
 from audit.chain import verify_chain
@@ -14,7 +15,10 @@ WRITERS = 6
 EVENTS_EACH = 15
 
 
-def test_parallel_appends_from_many_connections_form_one_chain(transactional_db):
+# serialized_rollback: a transactional test's flush would otherwise drop the role groups
+# the data migration made, for every later test.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_appends_from_many_connections_form_one_chain():
     assert connection.vendor == "postgresql"
     errors: list[BaseException] = []
     start = threading.Barrier(WRITERS)

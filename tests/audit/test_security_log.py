@@ -10,8 +10,11 @@ from django.conf import settings
 
 from audit.events import log_line, record_event
 
-# The filter documented in docs/security.md, and a careless one for comparison.
-STRICT = r'^ action=(?:login_failed|locked_out) user="(?:[^"\\]|\\.)*" ip=<HOST> '
+# The filter documented in docs/security.md, and a careless regex for comparison.
+FILTER = """[Definition]
+failregex = ^ action=(?:login_failed|locked_out) user="(?:[^"\\\\]|\\\\.)*" ip=<HOST> 
+datepattern = ^%%Y-%%m-%%dT%%H:%%M:%%S%%z
+"""
 CARELESS = r"action=(?:login_failed|locked_out) .*?ip=<HOST>"
 
 
@@ -41,5 +44,7 @@ def test_fail2ban_extracts_only_real_client_addresses(db, tmp_path):
     log_file = tmp_path / "security.log"
     log_file.write_text("\n".join(_format(line) for line in lines) + "\n")
     assert len(log_file.read_text().splitlines()) == 5
-    assert _banned(log_file, STRICT) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    filter_file = tmp_path / "ticketsystem.conf"
+    filter_file.write_text(FILTER)
+    assert _banned(log_file, str(filter_file)) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
     assert _banned(log_file, CARELESS) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]

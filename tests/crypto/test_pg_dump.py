@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
 from django.db import connection
 
 from tests.helpers import upload
@@ -38,7 +39,10 @@ def _pg_dump() -> bytes:
     return subprocess.run([*command, settings["NAME"]], env=env, check=True, capture_output=True, timeout=120).stdout
 
 
-def test_no_encrypted_marker_survives_into_a_pg_dump(transactional_db, agent, queue_a):
+# Committed data (pg_dump cannot see an open test transaction); serialized_rollback keeps the
+# role groups for later tests.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_no_encrypted_marker_survives_into_a_pg_dump(agent, queue_a):
     assert {f.aad_label for f in encrypted_fields()} == COVERED
     contact = services.contact_get_or_create(
         actor=agent, email=f"{SECRET.lower()}@example.org", name=f"Name {SECRET}", phone=f"+1 {SECRET}"
