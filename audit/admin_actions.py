@@ -16,14 +16,18 @@ MAX_EXPORT = 20
 
 
 @admin.action(description="Export personal data (JSON, audited)")
-def export_personal_data(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+def export_personal_data(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]
+) -> HttpResponse | None:
     """Download everything held about the selected contacts, decrypted, as one JSON file."""
     if not is_manager(request.user):
         modeladmin.message_user(request, "Only managers can export personal data.", messages.ERROR)
         return None
     contacts = list(queryset.order_by("pk")[: MAX_EXPORT + 1])
     if len(contacts) > MAX_EXPORT:
-        modeladmin.message_user(request, f"Select at most {MAX_EXPORT} contacts per export.", messages.ERROR)
+        modeladmin.message_user(
+            request, f"Select at most {MAX_EXPORT} contacts per export.", messages.ERROR
+        )
         return None
     payload = person_export_payload(actor=request.user, contacts=contacts, request=request)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")

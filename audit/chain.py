@@ -35,9 +35,7 @@ def verify_chain(batch_size: int = 2000) -> ChainResult:
     while True:
         rows = list(SecurityEvent.objects.filter(seq__gt=last_seq).order_by("seq")[:batch_size])
         if not rows:
-            return ChainResult(
-                ok=True, checked=checked, last_seq=last_seq, last_hash=expected_prev
-            )
+            return ChainResult(ok=True, checked=checked, last_seq=last_seq, last_hash=expected_prev)
         for event in rows:
             if event.seq > expected_seq:
                 return ChainResult(
@@ -52,7 +50,10 @@ def verify_chain(batch_size: int = 2000) -> ChainResult:
                 return ChainResult(False, checked, event.seq, "link to the previous row is broken")
             if not hmac.compare_digest(event.hash, chain_hash(event.prev_hash, event)):
                 return ChainResult(
-                    False, checked, event.seq, "row content does not match its HMAC (edited or forged)"
+                    False,
+                    checked,
+                    event.seq,
+                    "row content does not match its HMAC (edited or forged)",
                 )
             expected_prev = event.hash
             expected_seq += 1

@@ -89,7 +89,7 @@ def _escape(value: Any) -> str:
 def log_line(event: SecurityEvent) -> str:
     return (
         f'action={event.action} user="{_escape(event.actor_username)}" '
-        f"ip={normalise_ip(event.ip) or '-'} resource=\"{_escape(event.resource)}\" "
+        f'ip={normalise_ip(event.ip) or "-"} resource="{_escape(event.resource)}" '
         f"request_id={event.request_id or '-'} seq={event.seq} hash={event.hash[:16]}"
     )
 

@@ -30,8 +30,12 @@ def _day_start(day: Any) -> datetime:
 
 class _DateRangeForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150, label="User")
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
     ip = forms.GenericIPAddressField(required=False, label="IP address", unpack_ipv4=True)
 
     def clean(self) -> dict[str, Any]:
@@ -66,7 +70,9 @@ class EventFilterForm(_DateRangeForm):
     def clean_action(self) -> str:
         action = self.cleaned_data.get("action", "").strip()
         if action and not ACTION_RE.match(action):
-            raise forms.ValidationError("Actions are lower-case words joined by _, such as login_failed.")
+            raise forms.ValidationError(
+                "Actions are lower-case words joined by _, such as login_failed."
+            )
         return action
 
     def apply(self, qs: QuerySet[SecurityEvent]) -> QuerySet[SecurityEvent]:
@@ -98,7 +104,9 @@ class HistoryFilterForm(_DateRangeForm):
         empty_value=None,
         choices=[("", "Any change")] + [(a, action_name(a)) for a, _ in LogEntry.Action.choices],
     )
-    object_id = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, label="Record id")
+    object_id = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, label="Record id"
+    )
 
     field_order = ["actor", "model", "object_id", "action", "date_from", "date_to", "ip"]
 

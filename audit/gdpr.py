@@ -124,7 +124,12 @@ def _write_private(path: Path, payload: bytes) -> None:
 
 
 def person_export_payload(
-    *, actor: Any, contacts: list[Contact], include_files: bool = True, request: Any = None, username: str = ""
+    *,
+    actor: Any,
+    contacts: list[Contact],
+    include_files: bool = True,
+    request: Any = None,
+    username: str = "",
 ) -> bytes:
     """The export document as JSON bytes, with an ``exported`` security event per contact."""
     with transaction.atomic():
@@ -146,7 +151,12 @@ def person_export_payload(
 
 
 def person_export_to_file(
-    *, actor: Any, contacts: list[Contact], path: Path, include_files: bool = True, username: str = ""
+    *,
+    actor: Any,
+    contacts: list[Contact],
+    path: Path,
+    include_files: bool = True,
+    username: str = "",
 ) -> int:
     """Write the export to a new 0600 file; the event is recorded only if the file is written."""
     with transaction.atomic():
@@ -279,7 +289,12 @@ class PurgeReport:
 
 
 def tickets_purge(
-    *, actor: Any, older_than: timedelta, batch_size: int = 100, username: str = "", now: datetime | None = None
+    *,
+    actor: Any,
+    older_than: timedelta,
+    batch_size: int = 100,
+    username: str = "",
+    now: datetime | None = None,
 ) -> PurgeReport:
     """Anonymise every purge candidate in batches (each batch one transaction, so an
     interrupted run loses nothing and the next run continues), then erase contacts left

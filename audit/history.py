@@ -134,7 +134,9 @@ def action_name(action: int) -> str:
     return _ACTIONS.get(action, str(action))
 
 
-def _field_changes(entry: LogEntry, model: type[Model] | None, names: dict[str, dict[str, str]]) -> list[FieldChange]:
+def _field_changes(
+    entry: LogEntry, model: type[Model] | None, names: dict[str, dict[str, str]]
+) -> list[FieldChange]:
     result: list[FieldChange] = []
     changes = entry.changes if isinstance(entry.changes, dict) else {}
     masked = set(masked_fields(model)) if model is not None else set()
@@ -156,7 +158,11 @@ def _field_changes(entry: LogEntry, model: type[Model] | None, names: dict[str, 
             result.append(FieldChange(verbose, "", f"{sign}: {objects}"))
             continue
         old, new = [*values, "", ""][:2] if isinstance(values, list | tuple) else ("", values)
-        result.append(FieldChange(verbose, _display(model_field, old, names), _display(model_field, new, names)))
+        result.append(
+            FieldChange(
+                verbose, _display(model_field, old, names), _display(model_field, new, names)
+            )
+        )
     return result
 
 
@@ -195,7 +201,9 @@ def _related_names(entries: list[LogEntry]) -> dict[str, dict[str, str]]:
         if not ids:
             continue
         label_field = "username" if model is user_model else "name"
-        rows = model._default_manager.filter(pk__in=[int(i) for i in ids]).values_list("pk", label_field)
+        rows = model._default_manager.filter(pk__in=[int(i) for i in ids]).values_list(
+            "pk", label_field
+        )
         names[model._meta.label_lower] = {str(pk): str(label) for pk, label in rows}
     return names
 
@@ -244,7 +252,10 @@ def ticket_log_entries(ticket: Any) -> Any:
     return (
         LogEntry.objects.filter(
             Q(content_type=types[Ticket], object_id=ticket.pk)
-            | Q(content_type=types[Comment], object_id__in=Comment.objects.filter(ticket=ticket).values("pk"))
+            | Q(
+                content_type=types[Comment],
+                object_id__in=Comment.objects.filter(ticket=ticket).values("pk"),
+            )
             | Q(
                 content_type=types[Attachment],
                 object_id__in=Attachment._base_manager.filter(ticket=ticket).values("pk"),

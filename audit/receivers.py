@@ -22,7 +22,9 @@ def login_succeeded(sender: Any, request: Any, user: Any, **kwargs: Any) -> None
     record_event("login_succeeded", actor=user, request=request, resource=_user_resource(user))
 
 
-def login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     # Django has already replaced the password in credentials; only the username is kept.
     username = credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username") or ""
     record_event("login_failed", username=str(username), request=request)
@@ -34,7 +36,9 @@ def logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     record_event("logout", actor=user, request=request, resource=_user_resource(user))
 
 
-def locked_out(sender: Any, request: Any = None, username: Any = None, ip_address: Any = None, **kwargs: Any) -> None:
+def locked_out(
+    sender: Any, request: Any = None, username: Any = None, ip_address: Any = None, **kwargs: Any
+) -> None:
     record_event("locked_out", username=str(username or ""), request=request, ip=ip_address)
 
 

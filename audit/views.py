@@ -33,7 +33,9 @@ def manager_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_manager(request.user):
-            record_event("access_denied", actor=request.user, request=request, resource=request.path[:200])
+            record_event(
+                "access_denied", actor=request.user, request=request, resource=request.path[:200]
+            )
             raise PermissionDenied("Only managers can see the audit trail.")
         return view(request, *args, **kwargs)
 
@@ -92,7 +94,9 @@ def history(request: HttpRequest) -> HttpResponse:
     if page is None:
         form.add_error(None, "The page number must be a whole number.")
         return render(request, "audit/history.html", context, status=400)
-    context.update(page=page, rows=history_rows(list(page.object_list)), query=_query_without_page(request))
+    context.update(
+        page=page, rows=history_rows(list(page.object_list)), query=_query_without_page(request)
+    )
     return render(request, "audit/history.html", context)
 
 
@@ -109,7 +113,12 @@ def _csv_response(lines: Iterator[str], name: str) -> StreamingHttpResponse:
 def events_csv(request: HttpRequest) -> HttpResponse:
     form = EventFilterForm(request.GET)
     if not form.is_valid():
-        return render(request, "audit/events.html", {"form": form, "page": None, "known_actions": KNOWN_ACTIONS}, status=400)
+        return render(
+            request,
+            "audit/events.html",
+            {"form": form, "page": None, "known_actions": KNOWN_ACTIONS},
+            status=400,
+        )
     qs = form.apply(_events_queryset())
     record_event(
         "exported",
@@ -118,7 +127,17 @@ def events_csv(request: HttpRequest) -> HttpResponse:
         resource="security_events",
         details={"filters": form.active_filters(), "rows": qs.count()},
     )
-    header = ["seq", "time (UTC)", "action", "user", "ip", "resource", "request id", "user agent", "details"]
+    header = [
+        "seq",
+        "time (UTC)",
+        "action",
+        "user",
+        "ip",
+        "resource",
+        "request id",
+        "user agent",
+        "details",
+    ]
     rows = (
         [
             e.seq,
@@ -150,7 +169,17 @@ def history_csv(request: HttpRequest) -> HttpResponse:
         resource="model_history",
         details={"filters": form.active_filters(), "rows": qs.count()},
     )
-    header = ["time (UTC)", "user", "action", "record type", "record id", "record", "changes", "ip", "request id"]
+    header = [
+        "time (UTC)",
+        "user",
+        "action",
+        "record type",
+        "record id",
+        "record",
+        "changes",
+        "ip",
+        "request id",
+    ]
     rows = (
         [
             entry.timestamp.astimezone(UTC).isoformat(),

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketsystem.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -42,11 +42,15 @@ def main(rows: int, files: int) -> None:
     text = "A realistic ticket description of a few hundred characters. " * 5
     start = time.perf_counter()
     tokens = [encrypt(text, aad=aad) for _ in range(10_000)]
-    results.append(("encrypt 300-char value", f"{(time.perf_counter() - start) / 10_000 * 1e6:.1f} µs"))
+    results.append(
+        ("encrypt 300-char value", f"{(time.perf_counter() - start) / 10_000 * 1e6:.1f} µs")
+    )
     start = time.perf_counter()
     for token in tokens:
         decrypt(token, aad=aad)
-    results.append(("decrypt 300-char value", f"{(time.perf_counter() - start) / 10_000 * 1e6:.1f} µs"))
+    results.append(
+        ("decrypt 300-char value", f"{(time.perf_counter() - start) / 10_000 * 1e6:.1f} µs")
+    )
 
     try:
         with transaction.atomic():
@@ -54,17 +58,30 @@ def main(rows: int, files: int) -> None:
                 start = time.perf_counter()
                 queue = Queue.objects.create(name="bench-rotation", slug="bench-rotation")
                 contacts = Contact.objects.bulk_create(
-                    Contact(name=f"Person {n}", email=f"p{n}@example.org", phone="+49 30 1234567") for n in range(rows)
+                    Contact(name=f"Person {n}", email=f"p{n}@example.org", phone="+49 30 1234567")
+                    for n in range(rows)
                 )
                 tickets = Ticket.objects.bulk_create(
-                    Ticket(queue=queue, subject=f"bench {n}", description=text, contact=c) for n, c in enumerate(contacts)
+                    Ticket(queue=queue, subject=f"bench {n}", description=text, contact=c)
+                    for n, c in enumerate(contacts)
                 )
                 blob = os.urandom(1024 * 1024)
                 Attachment.objects.bulk_create(
-                    Attachment(ticket=tickets[n % rows], filename=f"f{n}.bin", content_type="application/pdf", size=len(blob), content=blob)
+                    Attachment(
+                        ticket=tickets[n % rows],
+                        filename=f"f{n}.bin",
+                        content_type="application/pdf",
+                        size=len(blob),
+                        content=blob,
+                    )
                     for n in range(files)
                 )
-                results.append((f"seed {rows} tickets+contacts, {files} × 1 MB files", f"{time.perf_counter() - start:.2f} s"))
+                results.append(
+                    (
+                        f"seed {rows} tickets+contacts, {files} files of 1 MB",
+                        f"{time.perf_counter() - start:.2f} s",
+                    )
+                )
             with override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW},{OLD}"):
                 values = 0
                 start = time.perf_counter()
@@ -73,7 +90,9 @@ def main(rows: int, files: int) -> None:
                     values += progress.rotated
                 elapsed = time.perf_counter() - start
                 results.append((f"rotate {values} values (batch 500)", f"{elapsed:.2f} s"))
-                results.append(("rotation rate (text + files)", f"{values / elapsed:,.0f} values/s"))
+                results.append(
+                    ("rotation rate (text + files)", f"{values / elapsed:,.0f} values/s")
+                )
             raise Rollback
     except Rollback:
         pass
@@ -86,4 +105,7 @@ def main(rows: int, files: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000, int(sys.argv[2]) if len(sys.argv) > 2 else 20)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 5000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 20,
+    )

@@ -39,7 +39,9 @@ def flip_bit(token: str) -> str:
     return f"{prefix}${base64.urlsafe_b64encode(bytes(blob)).decode()}"
 
 
-def upload(name: str, data: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+def upload(
+    name: str, data: bytes, content_type: str = "application/octet-stream"
+) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 

@@ -25,7 +25,9 @@ def attachment_upload(request: HttpRequest, ref: str) -> HttpResponse:
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            attachments.attachment_add(actor=request.user, ticket=ticket, upload=form.cleaned_data["file"])
+            attachments.attachment_add(
+                actor=request.user, ticket=ticket, upload=form.cleaned_data["file"]
+            )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -44,7 +46,9 @@ def attachment_download(request: HttpRequest, ref: str, uid: UUID) -> HttpRespon
     except Attachment.DoesNotExist:
         raise Http404("No such attachment") from None
     try:
-        content = attachments.attachment_read(actor=request.user, attachment=attachment, request=request)
+        content = attachments.attachment_read(
+            actor=request.user, attachment=attachment, request=request
+        )
     except attachments.AttachmentUnavailable:
         context = {"ticket": ticket, "attachment": attachment}
         return render(request, "tickets/attachment_unavailable.html", context, status=409)
@@ -52,7 +56,9 @@ def attachment_download(request: HttpRequest, ref: str, uid: UUID) -> HttpRespon
     if getattr(filename, "undecryptable", False):
         filename = f"attachment-{attachment.pk}{attachments.KINDS.get(attachment.content_type, ('', ('.bin',)))[1][0]}"
     response = HttpResponse(content, content_type=attachment.content_type)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=filename
+    )
     response["Content-Length"] = str(len(content))
     response["X-Content-Type-Options"] = "nosniff"
     # Even if something rendered it, it would run nothing and reach nothing.

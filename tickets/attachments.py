@@ -27,7 +27,9 @@ from ticketsystem.crypto import is_undecryptable
 
 MAX_FILENAME = 200
 # Never served, whatever ATTACHMENT_ALLOWED_TYPES says: a browser may run them.
-FORBIDDEN_TYPES = frozenset({"text/html", "image/svg+xml", "application/xml", "application/xhtml+xml"})
+FORBIDDEN_TYPES = frozenset(
+    {"text/html", "image/svg+xml", "application/xml", "application/xhtml+xml"}
+)
 
 _DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -190,13 +192,19 @@ def check_upload(upload: Any) -> CheckedUpload:
     if content_type not in allowed:
         labels = ", ".join(sorted({describe(t) for t in allowed}))
         raise ValidationError(
-            {"file": f"Files of this type ({describe(content_type)}) cannot be attached. Allowed: {labels}."}
+            {
+                "file": f"Files of this type ({describe(content_type)}) cannot be attached. Allowed: {labels}."
+            }
         )
-    return CheckedUpload(data, content_type, clean_filename(getattr(upload, "name", ""), content_type))
+    return CheckedUpload(
+        data, content_type, clean_filename(getattr(upload, "name", ""), content_type)
+    )
 
 
 @transaction.atomic
-def attachment_add(*, actor: Any, ticket: Ticket, upload: Any, comment: Comment | None = None) -> Attachment:
+def attachment_add(
+    *, actor: Any, ticket: Ticket, upload: Any, comment: Comment | None = None
+) -> Attachment:
     """Store an uploaded file on a ticket (and optionally one of its comments), encrypted."""
     ticket = Ticket.objects.select_for_update().select_related("queue").get(pk=ticket.pk)
     if not access.can_see_ticket(actor, ticket):
@@ -217,9 +225,9 @@ def attachment_add(*, actor: Any, ticket: Ticket, upload: Any, comment: Comment 
     )
     attachment.full_clean(exclude=["ticket", "comment", "uploaded_by"], validate_unique=False)
     attachment.save(force_insert=True)
-    Activity(ticket=ticket, queue_id=ticket.queue_id, actor=actor, verb=Activity.Verb.ATTACHED).save(
-        force_insert=True
-    )
+    Activity(
+        ticket=ticket, queue_id=ticket.queue_id, actor=actor, verb=Activity.Verb.ATTACHED
+    ).save(force_insert=True)
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=["updated_at"])
     events.ticket_changed(ticket, kind="attached", actor=actor)

@@ -183,7 +183,9 @@ def decrypt_bytes(token: bytes, *, aad: bytes, keyring: Keyring | None = None) -
     if not match:
         raise DecryptionError("not an encrypted value")
     blob = token[match.end() :]
-    return _open(match["version"].decode(), match["kid"].decode(), blob, aad, keyring or get_keyring())
+    return _open(
+        match["version"].decode(), match["kid"].decode(), blob, aad, keyring or get_keyring()
+    )
 
 
 def key_id_of(token: str | bytes) -> str:

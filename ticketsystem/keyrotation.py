@@ -42,7 +42,9 @@ def pending(field: EncryptedFieldMixin) -> QuerySet[Any]:
     model = field.model  # type: ignore[attr-defined]
     name = field.name  # type: ignore[attr-defined]
     current = get_keyring().current_id
-    return model._base_manager.exclude(**{f"{name}__key_id": current}).exclude(**{f"{name}__isnull": True})
+    return model._base_manager.exclude(**{f"{name}__key_id": current}).exclude(
+        **{f"{name}__isnull": True}
+    )
 
 
 def rotate_field(
@@ -65,7 +67,9 @@ def rotate_field(
             if last_pk is not None:
                 rows_qs = rows_qs.filter(pk__gt=last_pk)
             rows = list(
-                rows_qs.select_for_update(of=("self",)).only("pk", field.row_id_field, attname)[:size]
+                rows_qs.select_for_update(of=("self",)).only("pk", field.row_id_field, attname)[
+                    :size
+                ]
             )
             if not rows:
                 progress.finished = True
@@ -77,7 +81,10 @@ def rotate_field(
                 except DecryptionError as exc:
                     progress.failed += 1
                     decryption_failed.send(
-                        sender=model, field=name, uid=str(getattr(row, field.row_id_field)), reason=str(exc)
+                        sender=model,
+                        field=name,
+                        uid=str(getattr(row, field.row_id_field)),
+                        reason=str(exc),
                     )
                     continue
                 changed.append(row)
@@ -102,7 +109,9 @@ def _write(model: Any, field: EncryptedFieldMixin, rows: list[Any]) -> None:
     column = connection.ops.quote_name(field.column)  # type: ignore[attr-defined]
     pk_column = connection.ops.quote_name(model._meta.pk.column)
     sql = f"UPDATE {table} SET {column} = %s WHERE {pk_column} = %s"  # noqa: S608 (quoted names)
-    params = [(field.get_db_prep_save(row.__dict__[field.attname], connection), row.pk) for row in rows]  # type: ignore[attr-defined]
+    params = [
+        (field.get_db_prep_save(row.__dict__[field.attname], connection), row.pk) for row in rows
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -114,7 +123,10 @@ def remaining_key_ids() -> set[str]:
     for field in encrypted_fields():
         model = field.model  # type: ignore[attr-defined]
         for kid in ring.keys:
-            if kid not in used and model._base_manager.filter(**{f"{field.name}__key_id": kid}).exists():
+            if (
+                kid not in used
+                and model._base_manager.filter(**{f"{field.name}__key_id": kid}).exists()
+            ):
                 used.add(kid)
     return used
 

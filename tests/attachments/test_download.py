@@ -14,7 +14,9 @@ from tickets.attachments import attachment_add
 
 @pytest.fixture
 def attachment(agent, ticket_a):
-    return attachment_add(actor=agent, ticket=ticket_a, upload=upload("Résumé \"final\".txt", b"hello\n"))
+    return attachment_add(
+        actor=agent, ticket=ticket_a, upload=upload('Résumé "final".txt', b"hello\n")
+    )
 
 
 def test_it_downloads_the_decrypted_file_as_an_attachment(agent_client, agent, attachment):
@@ -33,7 +35,11 @@ def test_it_downloads_the_decrypted_file_as_an_attachment(agent_client, agent, a
 def test_each_download_is_audited(agent_client, agent, attachment):
     agent_client.get(attachment.get_absolute_url(), REMOTE_ADDR="192.0.2.44")
     event = SecurityEvent.objects.get(action="attachment_downloaded")
-    assert (event.actor, event.ip, event.resource) == (agent, "192.0.2.44", f"attachment:{attachment.uid}")
+    assert (event.actor, event.ip, event.resource) == (
+        agent,
+        "192.0.2.44",
+        f"attachment:{attachment.uid}",
+    )
     assert event.details == {"ticket": attachment.ticket.reference, "size": 6}
     assert "sum" not in str(event.details)  # no filename in the event
 
@@ -44,7 +50,9 @@ def test_agents_of_other_queues_get_404(client, agent_b, attachment):
     assert not SecurityEvent.objects.filter(action="attachment_downloaded").exists()
 
 
-def test_an_attachment_is_only_reachable_through_its_own_ticket(agent_client, agent, queue_a, attachment):
+def test_an_attachment_is_only_reachable_through_its_own_ticket(
+    agent_client, agent, queue_a, attachment
+):
     from tickets import services
 
     other = services.ticket_create(actor=agent, queue=queue_a, subject="other")

@@ -49,7 +49,13 @@ def test_it_sniffs_the_type_from_the_bytes(data, expected):
 def test_it_recognises_office_documents_inside_zip_files():
     docx = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"})
     xlsx = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<w/>"})
-    docm = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>", "word/vbaProject.bin": b"x"})
+    docm = _zip(
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "word/document.xml": b"<w/>",
+            "word/vbaProject.bin": b"x",
+        }
+    )
     odt = _zip({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"})
     assert sniff(docx).endswith("wordprocessingml.document")
     assert sniff(xlsx).endswith("spreadsheetml.sheet")

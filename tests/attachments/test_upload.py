@@ -19,7 +19,11 @@ def test_a_png_is_attached_encrypted_and_listed(agent_client, agent, ticket_a):
     response = post(agent_client, ticket_a, upload("screen shot.png", PNG, "image/png"))
     assert response.status_code == 302 and response["Location"].endswith("#attachments")
     attachment = Attachment.objects.get()
-    assert (attachment.filename, attachment.content_type, attachment.size) == ("screen shot.png", "image/png", len(PNG))
+    assert (attachment.filename, attachment.content_type, attachment.size) == (
+        "screen shot.png",
+        "image/png",
+        len(PNG),
+    )
     assert attachment.uploaded_by == agent and attachment.comment is None
     assert PNG not in raw_get("tickets_attachment", "content", attachment.pk)
     assert "screen shot" not in raw_get("tickets_attachment", "filename", attachment.pk)
@@ -34,7 +38,11 @@ def test_the_browsers_content_type_is_ignored(agent_client, ticket_a):
 
 
 def test_a_path_in_the_name_is_reduced_to_its_base_name(agent_client, ticket_a):
-    post(agent_client, ticket_a, upload("../../../../etc/cron.d/evil", b"* * * * * root sh\n", "text/plain"))
+    post(
+        agent_client,
+        ticket_a,
+        upload("../../../../etc/cron.d/evil", b"* * * * * root sh\n", "text/plain"),
+    )
     attachment = Attachment.objects.get()
     assert attachment.filename == "evil.txt"
     assert "/" not in attachment.filename and ".." not in attachment.filename
@@ -43,11 +51,27 @@ def test_a_path_in_the_name_is_reduced_to_its_base_name(agent_client, ticket_a):
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("page.html", b"<!doctype html><html><script>alert(document.cookie)</script></html>", "(HTML) cannot be attached"),
+        (
+            "page.html",
+            b"<!doctype html><html><script>alert(document.cookie)</script></html>",
+            "(HTML) cannot be attached",
+        ),
         ("notes.txt", b"<html><body onload=alert(1)>", "(HTML) cannot be attached"),
-        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "(SVG image) cannot be attached"),
-        ("logo.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', "(SVG image) cannot be attached"),
-        ("tool.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", "(unrecognised binary data) cannot be attached"),
+        (
+            "logo.svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "(SVG image) cannot be attached",
+        ),
+        (
+            "logo.png",
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>',
+            "(SVG image) cannot be attached",
+        ),
+        (
+            "tool.exe",
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00",
+            "(unrecognised binary data) cannot be attached",
+        ),
         ("archive.zip", b"PK\x03\x04\x14\x00\x00\x00broken", "cannot be attached"),
     ],
 )

@@ -40,11 +40,15 @@ def test_a_wrong_password_records_login_failed_with_the_username_and_ip(client, 
     assert "wrong" not in str(event.details) and PASSWORD not in str(event.details)
 
 
-def test_an_unknown_username_is_recorded_escaped_in_the_log(client, db, caplog, django_capture_on_commit_callbacks):
+def test_an_unknown_username_is_recorded_escaped_in_the_log(
+    client, db, caplog, django_capture_on_commit_callbacks
+):
     caplog.set_level("INFO", logger="ticketsystem.security")
     hostile = 'ghost" ip=6.6.6.6'
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/accounts/login/", {"username": hostile, "password": "x"}, REMOTE_ADDR="198.51.100.21")
+        client.post(
+            "/accounts/login/", {"username": hostile, "password": "x"}, REMOTE_ADDR="198.51.100.21"
+        )
     [event] = events("login_failed")
     assert event.actor_username == hostile
     assert "ip=198.51.100.21" in caplog.text and "ip=6.6.6.6" not in caplog.text
@@ -63,12 +67,16 @@ def test_repeated_failures_lock_out_through_axes_and_record_locked_out(client, d
     staff_with_password()
     ip = "198.51.100.30"
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        response = client.post("/accounts/login/", {"username": "dora", "password": "nope"}, REMOTE_ADDR=ip)
+        response = client.post(
+            "/accounts/login/", {"username": "dora", "password": "nope"}, REMOTE_ADDR=ip
+        )
     assert response.status_code == 429  # axes' lockout answer
     [event] = events("locked_out")
     assert (event.actor_username, event.ip) == ("dora", ip)
     assert len(events("login_failed")) == settings.AXES_FAILURE_LIMIT
     # Even the right password is refused now, and the refusal is recorded again.
-    response = client.post("/accounts/login/", {"username": "dora", "password": PASSWORD}, REMOTE_ADDR=ip)
+    response = client.post(
+        "/accounts/login/", {"username": "dora", "password": PASSWORD}, REMOTE_ADDR=ip
+    )
     assert response.status_code == 429
     assert not events("login_succeeded")

@@ -20,7 +20,7 @@ def rows(response) -> list[list[str]]:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
         ("+1+1", "'+1+1"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
@@ -48,7 +48,7 @@ def test_the_export_holds_the_filtered_events_safely(manager_client, manager, db
     header, *body = rows(response)
     assert header[:4] == ["seq", "time (UTC)", "action", "user"]
     assert len(body) == 1
-    assert body[0][3] == "'=cmd|\" /C calc\"!A0"
+    assert body[0][3] == '\'=cmd|" /C calc"!A0'
     assert body[0][5] == "'+SUM(1)"
     assert body[0][4] == "192.0.2.1"
 

@@ -35,7 +35,13 @@ def test_managers_see_the_newest_events_first(manager_client, some_events):
         ({"action": "login_failed"}, 2),
         ({"ip": "192.0.2.66"}, 2),
         ({"actor": "mallory", "action": "locked_out", "ip": "192.0.2.66"}, 1),
-        ({"date_from": timezone.localdate().isoformat(), "date_to": timezone.localdate().isoformat()}, None),
+        (
+            {
+                "date_from": timezone.localdate().isoformat(),
+                "date_to": timezone.localdate().isoformat(),
+            },
+            None,
+        ),
         ({"date_to": (timezone.localdate() - timedelta(days=1)).isoformat()}, 0),
     ],
 )
@@ -51,7 +57,10 @@ def test_filters_narrow_the_list(manager_client, some_events, query, count):
     [
         ({"ip": "not-an-ip"}, "Enter a valid IPv4 or IPv6 address."),
         ({"action": "DROP TABLE"}, "Actions are lower-case words"),
-        ({"date_from": "2026-02-02", "date_to": "2026-01-01"}, "The end date is before the start date."),
+        (
+            {"date_from": "2026-02-02", "date_to": "2026-01-01"},
+            "The end date is before the start date.",
+        ),
         ({"date_from": "yesterday"}, "Enter a valid date."),
         ({"page": "two"}, "The page number must be a whole number."),
     ],

@@ -40,11 +40,15 @@ def test_filters_narrow_the_history(manager_client, changes, query, count):
 
 
 def test_record_id_filter_finds_one_ticket(manager_client, changes):
-    response = manager_client.get("/audit/history/", {"model": "tickets.ticket", "object_id": changes.pk})
+    response = manager_client.get(
+        "/audit/history/", {"model": "tickets.ticket", "object_id": changes.pk}
+    )
     assert response.context["page"].paginator.count == 3
 
 
-@pytest.mark.parametrize("query", [{"model": "auth.permission"}, {"action": "9"}, {"object_id": "-1"}, {"ip": "::g"}])
+@pytest.mark.parametrize(
+    "query", [{"model": "auth.permission"}, {"action": "9"}, {"object_id": "-1"}, {"ip": "::g"}]
+)
 def test_bad_filters_get_a_400(manager_client, changes, query):
     assert manager_client.get("/audit/history/", query).status_code == 400
 

@@ -18,7 +18,9 @@ def entries_for(model, pk) -> list[LogEntry]:
     return list(LogEntry.objects.filter(content_type=ct, object_id=pk).order_by("id"))
 
 
-def test_a_status_change_through_the_page_is_logged_with_actor_ip_and_request_id(agent_client, agent, ticket_a):
+def test_a_status_change_through_the_page_is_logged_with_actor_ip_and_request_id(
+    agent_client, agent, ticket_a
+):
     response = agent_client.post(
         f"/tickets/{ticket_a.reference}/status/", {"status": "open"}, REMOTE_ADDR="203.0.113.50"
     )
@@ -58,7 +60,9 @@ def test_encrypted_fields_are_recorded_only_as_changed(agent, ticket_a):
 
 
 def test_contacts_are_logged_without_any_personal_data(agent):
-    contact = services.contact_get_or_create(actor=agent, email="zed@example.org", name="Zed Zulu", phone="555")
+    contact = services.contact_get_or_create(
+        actor=agent, email="zed@example.org", name="Zed Zulu", phone="555"
+    )
     [entry] = entries_for(Contact, contact.pk)
     assert entry.object_repr == f"Contact #{contact.pk}"
     text = f"{entry.object_repr} {entry.changes} {entry.serialized_data}"
@@ -71,7 +75,9 @@ def test_tickets_are_labelled_by_reference_not_subject(ticket_a):
 
 
 def test_attachments_are_logged_with_the_filename_masked_and_no_content(agent, ticket_a):
-    attachment = attachment_add(actor=agent, ticket=ticket_a, upload=upload("passport-scan.png", PNG))
+    attachment = attachment_add(
+        actor=agent, ticket=ticket_a, upload=upload("passport-scan.png", PNG)
+    )
     [entry] = entries_for(Attachment, attachment.pk)
     assert entry.changes["filename"] == ["[encrypted]", "[encrypted]"]
     assert "content" not in entry.changes

@@ -33,7 +33,11 @@ def test_it_takes_ip_user_agent_and_request_id_from_the_request(db, agent):
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Firefox/140")
     request.id = "req-12345678"
     event = record_event("access_denied", actor=agent, request=request)
-    assert (event.ip, event.user_agent, event.request_id) == ("203.0.113.9", "Firefox/140", "req-12345678")
+    assert (event.ip, event.user_agent, event.request_id) == (
+        "203.0.113.9",
+        "Firefox/140",
+        "req-12345678",
+    )
 
 
 def test_an_explicit_ip_overrides_the_request_and_is_normalised(db):
@@ -57,7 +61,9 @@ def test_it_refuses_malformed_action_names(db):
 
 
 def test_nul_and_oversized_values_are_stored_safely(db):
-    event = record_event("login_failed", username="ev\x00il" + "x" * 500, details={"k\x00": ["v\x00", float("nan")]})
+    event = record_event(
+        "login_failed", username="ev\x00il" + "x" * 500, details={"k\x00": ["v\x00", float("nan")]}
+    )
     stored = SecurityEvent.objects.get(pk=event.pk)
     assert "\x00" not in stored.actor_username and len(stored.actor_username) == 150
     assert stored.details == {"k\ufffd": ["v\ufffd", "nan"]}
@@ -90,7 +96,9 @@ def test_missing_ip_and_request_id_are_dashes(db):
     ],
 )
 def test_attacker_controlled_text_cannot_forge_lines_or_fields(db, hostile):
-    line = log_line(record_event("login_failed", username=hostile, resource=hostile, ip="192.0.2.10"))
+    line = log_line(
+        record_event("login_failed", username=hostile, resource=hostile, ip="192.0.2.10")
+    )
     assert "\n" not in line and "\r" not in line and "\u2028" not in line
     match = LINE_RE.match(line)
     assert match is not None, line
@@ -103,7 +111,9 @@ def test_the_line_is_logged_only_after_commit(db, caplog, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         event = record_event("logout", username="carol")
         assert "action=logout" not in caplog.text
-    assert f"action=logout user=\"carol\" ip=- resource=\"\" request_id=- seq={event.seq}" in caplog.text
+    assert (
+        f'action=logout user="carol" ip=- resource="" request_id=- seq={event.seq}' in caplog.text
+    )
 
 
 def test_an_event_rolls_back_with_the_change_it_describes(db, caplog):

@@ -11,10 +11,11 @@ from django.conf import settings
 from audit.events import log_line, record_event
 
 # The filter documented in docs/security.md, and a careless regex for comparison.
-FILTER = """[Definition]
-failregex = ^ action=(?:login_failed|locked_out) user="(?:[^"\\\\]|\\\\.)*" ip=<HOST> 
-datepattern = ^%%Y-%%m-%%dT%%H:%%M:%%S%%z
-"""
+FILTER = (
+    "[Definition]\n"
+    'failregex = ^ action=(?:login_failed|locked_out) user="(?:[^"\\\\]|\\\\.)*" ip=<HOST> \n'
+    "datepattern = ^%%Y-%%m-%%dT%%H:%%M:%%S%%z\n"
+)
 CARELESS = r"action=(?:login_failed|locked_out) .*?ip=<HOST>"
 
 
@@ -36,8 +37,18 @@ def _banned(log_file, regex: str) -> list[str]:
 def test_fail2ban_extracts_only_real_client_addresses(db, tmp_path):
     lines = [
         log_line(record_event("login_failed", username='x" ip=6.6.6.6 "', ip="192.0.2.1")),
-        log_line(record_event("login_failed", username="y ip=7.7.7.7", resource="ip=8.8.8.8", ip="192.0.2.2")),
-        log_line(record_event("locked_out", username="z\n2026-01-01T00:00:00+0000 action=login_failed user=\"q\" ip=9.9.9.9 ", ip="192.0.2.3")),
+        log_line(
+            record_event(
+                "login_failed", username="y ip=7.7.7.7", resource="ip=8.8.8.8", ip="192.0.2.2"
+            )
+        ),
+        log_line(
+            record_event(
+                "locked_out",
+                username='z\n2026-01-01T00:00:00+0000 action=login_failed user="q" ip=9.9.9.9 ',
+                ip="192.0.2.3",
+            )
+        ),
         log_line(record_event("login_succeeded", username="ok", ip="192.0.2.4")),
         log_line(record_event("logout", username="ok", ip="192.0.2.5")),
     ]

@@ -16,16 +16,22 @@ from audit.events import GENESIS, record_event
 
 @pytest.fixture
 def chain(db):
-    events = [record_event("login_failed", username=f"user{n}", ip=f"192.0.2.{n}") for n in range(1, 7)]
+    events = [
+        record_event("login_failed", username=f"user{n}", ip=f"192.0.2.{n}") for n in range(1, 7)
+    ]
     return {event.seq: event for event in events}
 
 
 def as_db_owner(sql: str, params: list) -> None:
     """What only someone with owner rights can do: switch the trigger off, then tamper."""
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE audit_securityevent DISABLE TRIGGER audit_securityevent_append_only")
+        cursor.execute(
+            "ALTER TABLE audit_securityevent DISABLE TRIGGER audit_securityevent_append_only"
+        )
         cursor.execute(sql, params)
-        cursor.execute("ALTER TABLE audit_securityevent ENABLE TRIGGER audit_securityevent_append_only")
+        cursor.execute(
+            "ALTER TABLE audit_securityevent ENABLE TRIGGER audit_securityevent_append_only"
+        )
 
 
 def verify(*args: str) -> str:
@@ -56,7 +62,9 @@ def test_an_edited_detail_is_named(chain):
 
 def test_a_deleted_row_is_named(chain):
     as_db_owner("DELETE FROM audit_securityevent WHERE seq = 4", [])
-    with pytest.raises(CommandError, match=r"BROKEN at seq 4: row 4 is missing \(deleted\); the next row is 5"):
+    with pytest.raises(
+        CommandError, match=r"BROKEN at seq 4: row 4 is missing \(deleted\); the next row is 5"
+    ):
         verify()
 
 

@@ -18,7 +18,9 @@ from ticketsystem.crypto import UNDECRYPTABLE_TEXT, Undecryptable, generate_key,
 
 @pytest.fixture
 def contact(db):
-    return services.contact_get_or_create(actor=None, email="ann@example.org", name="Ann Smith", phone="+49 30 1234")
+    return services.contact_get_or_create(
+        actor=None, email="ann@example.org", name="Ann Smith", phone="+49 30 1234"
+    )
 
 
 def decrypt_events():
@@ -26,7 +28,11 @@ def decrypt_events():
 
 
 def test_the_database_holds_only_ciphertext(contact):
-    for column, plain in (("name", "Ann Smith"), ("email", "ann@example.org"), ("phone", "+49 30 1234")):
+    for column, plain in (
+        ("name", "Ann Smith"),
+        ("email", "ann@example.org"),
+        ("phone", "+49 30 1234"),
+    ):
         stored = raw_get("tickets_contact", column, contact.pk)
         assert stored.startswith("$v1$t2$")
         assert plain not in stored
@@ -67,7 +73,12 @@ def test_dumpdata_serialises_ciphertext_not_plaintext(contact):
 
 
 def test_a_flipped_bit_reads_as_the_marker_and_records_an_event(contact):
-    raw_set("tickets_contact", "name", contact.pk, flip_bit(raw_get("tickets_contact", "name", contact.pk)))
+    raw_set(
+        "tickets_contact",
+        "name",
+        contact.pk,
+        flip_bit(raw_get("tickets_contact", "name", contact.pk)),
+    )
     row = Contact.objects.get(pk=contact.pk)
     assert isinstance(row.name, Undecryptable)
     assert str(row.name) == UNDECRYPTABLE_TEXT
@@ -90,9 +101,18 @@ def test_saving_a_row_with_an_undecryptable_value_keeps_the_stored_value(contact
 
 
 def test_a_value_swapped_between_rows_does_not_reveal_the_other_row(agent, queue_a):
-    first = services.ticket_create(actor=agent, queue=queue_a, subject="one", description="first secret")
-    second = services.ticket_create(actor=agent, queue=queue_a, subject="two", description="second secret")
-    raw_set("tickets_ticket", "description", second.pk, raw_get("tickets_ticket", "description", first.pk))
+    first = services.ticket_create(
+        actor=agent, queue=queue_a, subject="one", description="first secret"
+    )
+    second = services.ticket_create(
+        actor=agent, queue=queue_a, subject="two", description="second secret"
+    )
+    raw_set(
+        "tickets_ticket",
+        "description",
+        second.pk,
+        raw_get("tickets_ticket", "description", first.pk),
+    )
     assert is_undecryptable(Ticket.objects.get(pk=second.pk).description)
     assert decrypt_events()[0].resource == f"tickets.ticket.description:{second.uid}"
 
@@ -157,7 +177,9 @@ def test_the_marker_coming_back_from_a_form_keeps_the_original_ciphertext(contac
     assert raw_get("tickets_contact", "name", contact.pk) == broken
 
 
-def test_the_admin_form_round_trip_of_an_undecryptable_contact_keeps_it(client, admin_user, contact):
+def test_the_admin_form_round_trip_of_an_undecryptable_contact_keeps_it(
+    client, admin_user, contact
+):
     from tests.conftest import login
 
     broken = flip_bit(raw_get("tickets_contact", "phone", contact.pk))

@@ -14,17 +14,27 @@ from ticketsystem.crypto import generate_key
 
 @pytest.fixture
 def full_ticket(agent, queue_a):
-    contact = services.contact_get_or_create(actor=agent, email="ann@example.org", name="Ann Smith", phone="555-0100")
+    contact = services.contact_get_or_create(
+        actor=agent, email="ann@example.org", name="Ann Smith", phone="555-0100"
+    )
     ticket = services.ticket_create(
-        actor=agent, queue=queue_a, subject="Broken laptop", description="Serial 4711, owner Ann", contact=contact
+        actor=agent,
+        queue=queue_a,
+        subject="Broken laptop",
+        description="Serial 4711, owner Ann",
+        contact=contact,
     )
     comment = services.comment_add(actor=agent, ticket=ticket, body="Called Ann back")
-    attachment = attachment_add(actor=agent, ticket=ticket, upload=upload("receipt.png", PNG), comment=comment)
+    attachment = attachment_add(
+        actor=agent, ticket=ticket, upload=upload("receipt.png", PNG), comment=comment
+    )
     return ticket, contact, comment, attachment
 
 
 def _events():
-    return set(SecurityEvent.objects.filter(action="decrypt_failed").values_list("resource", flat=True))
+    return set(
+        SecurityEvent.objects.filter(action="decrypt_failed").values_list("resource", flat=True)
+    )
 
 
 def test_a_flipped_bit_in_every_field_shows_markers_not_a_500(agent_client, full_ticket):
@@ -55,10 +65,19 @@ def test_a_flipped_bit_in_every_field_shows_markers_not_a_500(agent_client, full
     assert event.request_id == response["X-Request-ID"]
 
 
-def test_a_description_swapped_in_from_another_ticket_is_not_shown(agent_client, full_ticket, agent, queue_a):
+def test_a_description_swapped_in_from_another_ticket_is_not_shown(
+    agent_client, full_ticket, agent, queue_a
+):
     ticket = full_ticket[0]
-    other = services.ticket_create(actor=agent, queue=queue_a, subject="Other", description="Other secret")
-    raw_set("tickets_ticket", "description", ticket.pk, raw_get("tickets_ticket", "description", other.pk))
+    other = services.ticket_create(
+        actor=agent, queue=queue_a, subject="Other", description="Other secret"
+    )
+    raw_set(
+        "tickets_ticket",
+        "description",
+        ticket.pk,
+        raw_get("tickets_ticket", "description", other.pk),
+    )
     response = agent_client.get(ticket.get_absolute_url())
     assert response.status_code == 200
     assert b"Other secret" not in response.content
@@ -81,7 +100,9 @@ def test_an_unknown_key_id_shows_markers(agent_client, full_ticket):
     response = agent_client.get(ticket.get_absolute_url())
     assert response.status_code == 200
     assert b"This description cannot be decrypted." in response.content
-    reasons = list(SecurityEvent.objects.filter(action="decrypt_failed").values_list("details", flat=True))
+    reasons = list(
+        SecurityEvent.objects.filter(action="decrypt_failed").values_list("details", flat=True)
+    )
     assert reasons == [{"reason": "unknown key id 'retired'"}]
 
 

@@ -33,10 +33,19 @@ COVERED = {
 def _pg_dump() -> bytes:
     settings = connection.settings_dict
     env = {**os.environ, "PGPASSWORD": settings.get("PASSWORD") or ""}
-    command = ["pg_dump", "--no-owner", "-h", settings["HOST"] or "127.0.0.1", "-U", settings["USER"] or "postgres"]
+    command = [
+        "pg_dump",
+        "--no-owner",
+        "-h",
+        settings["HOST"] or "127.0.0.1",
+        "-U",
+        settings["USER"] or "postgres",
+    ]
     if settings.get("PORT"):
         command += ["-p", str(settings["PORT"])]
-    return subprocess.run([*command, settings["NAME"]], env=env, check=True, capture_output=True, timeout=120).stdout
+    return subprocess.run(
+        [*command, settings["NAME"]], env=env, check=True, capture_output=True, timeout=120
+    ).stdout
 
 
 # Committed data (pg_dump cannot see an open test transaction); serialized_rollback keeps the
@@ -45,14 +54,25 @@ def _pg_dump() -> bytes:
 def test_no_encrypted_marker_survives_into_a_pg_dump(agent, queue_a):
     assert {f.aad_label for f in encrypted_fields()} == COVERED
     contact = services.contact_get_or_create(
-        actor=agent, email=f"{SECRET.lower()}@example.org", name=f"Name {SECRET}", phone=f"+1 {SECRET}"
+        actor=agent,
+        email=f"{SECRET.lower()}@example.org",
+        name=f"Name {SECRET}",
+        phone=f"+1 {SECRET}",
     )
     ticket = services.ticket_create(
-        actor=agent, queue=queue_a, subject=f"Subject {PLAIN}", description=f"Description {SECRET}", contact=contact
+        actor=agent,
+        queue=queue_a,
+        subject=f"Subject {PLAIN}",
+        description=f"Description {SECRET}",
+        contact=contact,
     )
-    comment = services.comment_add(actor=agent, ticket=ticket, body=f"Comment {SECRET}", is_internal=True)
+    comment = services.comment_add(
+        actor=agent, ticket=ticket, body=f"Comment {SECRET}", is_internal=True
+    )
     content = f"Attachment content {SECRET}\n".encode()
-    attachment_add(actor=agent, ticket=ticket, upload=upload(f"{SECRET}.txt", content), comment=comment)
+    attachment_add(
+        actor=agent, ticket=ticket, upload=upload(f"{SECRET}.txt", content), comment=comment
+    )
     services.ticket_change_description(actor=agent, ticket=ticket, description=f"Edited {SECRET}")
 
     dump = _pg_dump()

@@ -29,9 +29,15 @@ def old_data(agent, queue_a):
     with override_settings(FIELD_ENCRYPTION_KEYS=ONLY_OLD):
         tickets = []
         for n in range(5):
-            contact = services.contact_get_or_create(actor=agent, email=f"p{n}@example.org", name=f"Person {n}")
+            contact = services.contact_get_or_create(
+                actor=agent, email=f"p{n}@example.org", name=f"Person {n}"
+            )
             ticket = services.ticket_create(
-                actor=agent, queue=queue_a, subject=f"T{n}", description=f"Description {n}", contact=contact
+                actor=agent,
+                queue=queue_a,
+                subject=f"T{n}",
+                description=f"Description {n}",
+                contact=contact,
             )
             services.comment_add(actor=agent, ticket=ticket, body=f"Comment {n}")
             attachment_add(actor=agent, ticket=ticket, upload=upload(f"file{n}.pdf", PDF))
@@ -101,10 +107,18 @@ def test_an_interrupted_rotation_resumes_and_then_the_old_key_can_go(old_data):
 
 def test_a_second_run_has_nothing_left_to_do(old_data):
     rotate()
-    before = {f.aad_label: list(f.model._base_manager.order_by("pk").values_list(f.attname, flat=True)) for f in encrypted_fields() if not f.binary}
+    before = {
+        f.aad_label: list(f.model._base_manager.order_by("pk").values_list(f.attname, flat=True))
+        for f in encrypted_fields()
+        if not f.binary
+    }
     output = rotate()
     assert "re-encrypted 0 value(s)" in output
-    after = {f.aad_label: list(f.model._base_manager.order_by("pk").values_list(f.attname, flat=True)) for f in encrypted_fields() if not f.binary}
+    after = {
+        f.aad_label: list(f.model._base_manager.order_by("pk").values_list(f.attname, flat=True))
+        for f in encrypted_fields()
+        if not f.binary
+    }
     assert before == after
 
 
@@ -116,7 +130,9 @@ def test_values_that_do_not_decrypt_are_left_alone_and_reported(old_data):
         rotate()
     assert raw_get("tickets_comment", "body", broken.pk) == token
     assert Comment.objects.filter(body__key_id="t2").count() == 4
-    assert SecurityEvent.objects.filter(action="decrypt_failed", resource=f"tickets.comment.body:{broken.uid}").exists()
+    assert SecurityEvent.objects.filter(
+        action="decrypt_failed", resource=f"tickets.comment.body:{broken.uid}"
+    ).exists()
     assert SecurityEvent.objects.filter(action="keys_rotated").get().details["failed"] == 1
 
 

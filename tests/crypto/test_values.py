@@ -73,7 +73,13 @@ def test_it_names_an_unknown_key_id():
 
 @pytest.mark.parametrize(
     "token",
-    ["plain text", "$v2$new$AAAA", "$v1$new$", "$v1$new$" + base64.urlsafe_b64encode(b"short").decode(), "$v1$new$!!!"],
+    [
+        "plain text",
+        "$v2$new$AAAA",
+        "$v1$new$",
+        "$v1$new$" + base64.urlsafe_b64encode(b"short").decode(),
+        "$v1$new$!!!",
+    ],
 )
 def test_it_rejects_plaintext_unknown_versions_and_truncated_values(token):
     with pytest.raises(DecryptionError):
@@ -118,8 +124,12 @@ def test_the_first_key_is_current_and_newlines_separate_entries_too():
 
 def test_blind_index_is_normalised_keyed_and_purpose_bound():
     key = base64.urlsafe_b64decode(K1)
-    assert blind_index(" Ann@Example.org ", purpose="p", key=key) == blind_index("ann@example.org", purpose="p", key=key)
-    assert blind_index("ann@example.org", purpose="p", key=key) != blind_index("ann@example.org", purpose="q", key=key)
+    assert blind_index(" Ann@Example.org ", purpose="p", key=key) == blind_index(
+        "ann@example.org", purpose="p", key=key
+    )
+    assert blind_index("ann@example.org", purpose="p", key=key) != blind_index(
+        "ann@example.org", purpose="q", key=key
+    )
     assert blind_index("ann@example.org", purpose="p", key=key) != blind_index(
         "ann@example.org", purpose="p", key=base64.urlsafe_b64decode(K2)
     )

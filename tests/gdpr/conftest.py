@@ -14,14 +14,22 @@ from tickets.models import Ticket
 @pytest.fixture
 def person(agent, queue_a):
     """A contact with two tickets, comments (one internal) and a file."""
-    contact = services.contact_get_or_create(actor=agent, email="Erin@Example.org", name="Erin Example", phone="+44 20 7946 0000")
+    contact = services.contact_get_or_create(
+        actor=agent, email="Erin@Example.org", name="Erin Example", phone="+44 20 7946 0000"
+    )
     first = services.ticket_create(
-        actor=agent, queue=queue_a, subject="Erin's laptop", description="Serial ABC, home address 1 Main St", contact=contact
+        actor=agent,
+        queue=queue_a,
+        subject="Erin's laptop",
+        description="Serial ABC, home address 1 Main St",
+        contact=contact,
     )
     services.comment_add(actor=agent, ticket=first, body="Erin called at 9")
     services.comment_add(actor=agent, ticket=first, body="Internal: VIP", is_internal=True)
     attachment_add(actor=agent, ticket=first, upload=upload("erin-id.pdf", PDF))
-    second = services.ticket_create(actor=agent, queue=queue_a, subject="Erin again", description="Second", contact=contact)
+    second = services.ticket_create(
+        actor=agent, queue=queue_a, subject="Erin again", description="Second", contact=contact
+    )
     return contact, first, second
 
 

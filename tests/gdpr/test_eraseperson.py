@@ -20,7 +20,7 @@ def erase(*args: str) -> str:
 
 
 def test_it_anonymises_the_contact_and_keeps_the_tickets(person):
-    contact, first, second = person
+    contact, first, _second = person
     assert erase("--email", "erin@example.org") == f"contact #{contact.pk} erased\n"
     row = Contact.objects.get(pk=contact.pk)
     assert (row.name, row.email, row.phone, row.email_index) == ("", "", "", "")
@@ -36,8 +36,14 @@ def test_it_anonymises_the_contact_and_keeps_the_tickets(person):
 def test_erasing_twice_changes_nothing_more(person):
     contact = person[0]
     erase("--email", "erin@example.org")
-    snapshot = {c: raw_get("tickets_contact", c, contact.pk) for c in ("name", "email", "phone", "email_index", "erased_at")}
-    assert erase("--email", "erin@example.org") == "no contact holds this email address; nothing to erase\n"
+    snapshot = {
+        c: raw_get("tickets_contact", c, contact.pk)
+        for c in ("name", "email", "phone", "email_index", "erased_at")
+    }
+    assert (
+        erase("--email", "erin@example.org")
+        == "no contact holds this email address; nothing to erase\n"
+    )
     assert erase("--contact-id", str(contact.pk)) == f"contact #{contact.pk} was already erased\n"
     assert {c: raw_get("tickets_contact", c, contact.pk) for c in snapshot} == snapshot
     assert SecurityEvent.objects.filter(action="erased").count() == 1
@@ -56,18 +62,27 @@ def test_the_erasure_is_audited_and_the_history_holds_no_personal_data(person):
 
 
 def test_include_tickets_also_removes_ticket_content(person):
-    contact, first, second = person
+    contact, first, _second = person
     output = erase("--email", "erin@example.org", "--include-tickets")
     assert "2 ticket(s) anonymised" in output
     ticket = Ticket.objects.get(pk=first.pk)
-    assert (ticket.subject, ticket.description, ticket.status, ticket.queue_id) == ("[purged]", "", "open", first.queue_id)
+    assert (ticket.subject, ticket.description, ticket.status, ticket.queue_id) == (
+        "[purged]",
+        "",
+        "open",
+        first.queue_id,
+    )
     assert ticket.purged_at is not None
     assert [c.body for c in ticket.comments.all()] == ["", ""]
     assert not Attachment.objects.filter(ticket=ticket).exists()
-    subjects = " ".join(str(e.changes) + e.object_repr for e in LogEntry.objects.filter(object_id=first.pk))
+    subjects = " ".join(
+        str(e.changes) + e.object_repr for e in LogEntry.objects.filter(object_id=first.pk)
+    )
     assert "laptop" not in subjects
     # Running it again finds nothing more to do.
-    assert erase("--contact-id", str(contact.pk), "--include-tickets").endswith("0 ticket(s) anonymised\n")
+    assert erase("--contact-id", str(contact.pk), "--include-tickets").endswith(
+        "0 ticket(s) anonymised\n"
+    )
 
 
 def test_an_empty_email_is_refused(db):

@@ -30,12 +30,17 @@ def test_it_writes_everything_held_about_the_contact(person, tmp_path):
     assert data["format"] == "ticketsystem-person-export/1"
     [person_data] = data["contacts"]
     assert (person_data["name"], person_data["email"], person_data["phone"]) == (
-        "Erin Example", "Erin@Example.org", "+44 20 7946 0000"
+        "Erin Example",
+        "Erin@Example.org",
+        "+44 20 7946 0000",
     )
     tickets = {t["reference"]: t for t in person_data["tickets"]}
     assert set(tickets) == {first.reference, second.reference}
     assert tickets[first.reference]["description"] == "Serial ABC, home address 1 Main St"
-    assert [c["body"] for c in tickets[first.reference]["comments"]] == ["Erin called at 9", "Internal: VIP"]
+    assert [c["body"] for c in tickets[first.reference]["comments"]] == [
+        "Erin called at 9",
+        "Internal: VIP",
+    ]
     assert tickets[first.reference]["comments"][1]["internal"] is True
     [file_data] = tickets[first.reference]["attachments"]
     assert file_data["filename"] == "erin-id.pdf"

@@ -24,7 +24,9 @@ def aged(person, agent, queue_a):
     contact, first, second = person
     old_one = close(agent, first, days_ago=4 * 365)
     old_two = close(agent, second, days_ago=3 * 365 + 10)
-    recent = close(agent, services.ticket_create(actor=agent, queue=queue_a, subject="recent"), days_ago=30)
+    recent = close(
+        agent, services.ticket_create(actor=agent, queue=queue_a, subject="recent"), days_ago=30
+    )
     open_old = services.ticket_create(actor=agent, queue=queue_a, subject="still open")
     return contact, old_one, old_two, recent, open_old
 
@@ -32,23 +34,32 @@ def aged(person, agent, queue_a):
 def test_dry_run_lists_and_changes_nothing(aged):
     contact, old_one, old_two, recent, open_old = aged
     output = purge("--dry-run")
-    assert f"would purge {old_one.reference}" in output and f"would purge {old_two.reference}" in output
+    assert (
+        f"would purge {old_one.reference}" in output
+        and f"would purge {old_two.reference}" in output
+    )
     assert recent.reference not in output and open_old.reference not in output
     assert f"would erase contact #{contact.pk}" in output
-    assert "2 ticket(s) closed more than 3y ago and 1 contact(s) would be anonymised; nothing changed" in output
+    assert (
+        "2 ticket(s) closed more than 3y ago and 1 contact(s) would be anonymised; nothing changed"
+        in output
+    )
     assert Ticket.objects.get(pk=old_one.pk).subject == "Erin's laptop"
     assert not Ticket.objects.filter(purged_at__isnull=False).exists()
     assert not SecurityEvent.objects.filter(action="purged").exists()
 
 
 def test_it_anonymises_old_closed_tickets_and_keeps_their_statistics(aged):
-    contact, old_one, old_two, recent, open_old = aged
+    contact, old_one, _old_two, recent, open_old = aged
     output = purge("--closed-older-than", "3y", "--batch-size", "1")
     assert "purged 2 ticket(s) closed more than 3y ago; erased 1 contact(s)" in output
     ticket = Ticket.objects.get(pk=old_one.pk)
     assert (ticket.subject, ticket.description) == ("[purged]", "")
     assert (ticket.status, ticket.priority, ticket.created_at, ticket.closed_at) == (
-        old_one.status, old_one.priority, old_one.created_at, old_one.closed_at
+        old_one.status,
+        old_one.priority,
+        old_one.created_at,
+        old_one.closed_at,
     )
     assert [c.body for c in ticket.comments.all()] == ["", ""]
     assert not Attachment.objects.filter(ticket=ticket).exists()

@@ -23,7 +23,14 @@ class Command(BaseCommand):
             "--include-tickets", action="store_true", help="also anonymise the contact's tickets"
         )
 
-    def handle(self, *args: Any, email: str | None, contact_id: int | None, include_tickets: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        email: str | None,
+        contact_id: int | None,
+        include_tickets: bool,
+        **options: Any,
+    ) -> None:
         contacts = contacts_from_options(email, contact_id)
         if not contacts:
             # Nothing holds this address (any more): the erasure is already complete.
@@ -31,7 +38,10 @@ class Command(BaseCommand):
             return
         for contact in contacts:
             result = person_erase(
-                actor=None, contact=contact, include_tickets=include_tickets, username=cli_username()
+                actor=None,
+                contact=contact,
+                include_tickets=include_tickets,
+                username=cli_username(),
             )
             state = "was already erased" if result.already_erased else "erased"
             line = f"contact #{result.contact_id} {state}"

@@ -26,7 +26,14 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="list what would be purged")
         parser.add_argument("--batch-size", type=int, default=100)
 
-    def handle(self, *args: Any, closed_older_than: str | None, dry_run: bool, batch_size: int, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        closed_older_than: str | None,
+        dry_run: bool,
+        batch_size: int,
+        **options: Any,
+    ) -> None:
         text = closed_older_than or settings.RETENTION_CLOSED_TICKETS
         try:
             period = parse_period(text)
@@ -47,11 +54,12 @@ class Command(BaseCommand):
                 f"{len(contacts)} contact(s) would be anonymised; nothing changed"
             )
             return
-        report = tickets_purge(actor=None, older_than=period, batch_size=batch_size, username=cli_username())
+        report = tickets_purge(
+            actor=None, older_than=period, batch_size=batch_size, username=cli_username()
+        )
         for reference in report.tickets:
             self.stdout.write(f"purged {reference}")
         self.stdout.write(
             f"purged {len(report.tickets)} ticket(s) closed more than {text} ago; "
             f"erased {len(report.contacts)} contact(s)"
         )
-

@@ -27,7 +27,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="only count what needs rotating")
 
-    def handle(self, *args: Any, batch_size: int, max_batches: int | None, dry_run: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, batch_size: int, max_batches: int | None, dry_run: bool, **options: Any
+    ) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         if max_batches is not None and max_batches < 1:
@@ -55,12 +57,18 @@ class Command(BaseCommand):
                 "(decrypt_failed events recorded); keep the old keys until they are resolved"
             )
         if not complete:
-            self.stdout.write(f"re-encrypted {rotated} value(s); stopped early: run again to continue")
+            self.stdout.write(
+                f"re-encrypted {rotated} value(s); stopped early: run again to continue"
+            )
             return
         old = sorted(set(ring.keys) - remaining_key_ids() - {ring.current_id})
-        self.stdout.write(f"re-encrypted {rotated} value(s); every value is sealed under {ring.current_id}")
+        self.stdout.write(
+            f"re-encrypted {rotated} value(s); every value is sealed under {ring.current_id}"
+        )
         if old:
-            self.stdout.write(f"no value uses these keys any more; they can be removed: {', '.join(old)}")
+            self.stdout.write(
+                f"no value uses these keys any more; they can be removed: {', '.join(old)}"
+            )
 
     def _rotate(self, field: Any, batch_size: int, max_batches: int | None) -> FieldRotation:
         tty = self.stdout.isatty()

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--checkpoint", type=Path, help="file remembering the last verified row")
+        parser.add_argument(
+            "--checkpoint", type=Path, help="file remembering the last verified row"
+        )
         parser.add_argument("--batch-size", type=int, default=2000)
 
     def handle(self, *args: Any, checkpoint: Path | None, batch_size: int, **options: Any) -> None:
@@ -43,7 +45,9 @@ class Command(BaseCommand):
                 )
         if checkpoint is not None and result.last_seq:
             self._write_checkpoint(checkpoint, result.last_seq, result.last_hash)
-        self.stdout.write(f"audit chain OK: {result.checked} events verified, last seq {result.last_seq}")
+        self.stdout.write(
+            f"audit chain OK: {result.checked} events verified, last seq {result.last_seq}"
+        )
 
     def _read_checkpoint(self, path: Path) -> tuple[int, str] | None:
         if not path.exists():
