@@ -21,7 +21,7 @@ from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model
+from django.db.models import DateTimeField, Model
 from django.db.models.signals import pre_save
 
 from ticketsystem.crypto import BlindIndexField, EncryptedFieldMixin
@@ -29,6 +29,8 @@ from ticketsystem.crypto import BlindIndexField, EncryptedFieldMixin
 MASK = "[encrypted]"
 # Noise that says nothing about who changed what.
 _ALWAYS_EXCLUDED = ["updated_at"]
+# Recorded, but not worth a line on the page.
+_HIDDEN = frozenset({"id", "uid"})
 
 
 def mask_encrypted(value: str) -> str:
@@ -141,6 +143,8 @@ def _field_changes(
     changes = entry.changes if isinstance(entry.changes, dict) else {}
     masked = set(masked_fields(model)) if model is not None else set()
     for name, values in sorted(changes.items()):
+        if name in _HIDDEN or (entry.action == LogEntry.Action.CREATE and name == "created_at"):
+            continue  # identifiers and creation time say nothing the entry does not
         verbose = name.replace("_", " ")
         model_field = None
         if model is not None:
@@ -149,6 +153,8 @@ def _field_changes(
                 verbose = str(getattr(model_field, "verbose_name", verbose))
             except FieldDoesNotExist:  # a field removed since: show the raw name
                 model_field = None
+        if model_field is not None and not model_field.concrete and not model_field.many_to_many:
+            continue  # a reverse relation django-auditlog lists on creation
         if name in masked:
             result.append(FieldChange(verbose, "", "changed", masked=True))
             continue
@@ -170,12 +176,20 @@ def _display(model_field: Any, value: Any, names: dict[str, dict[str, str]]) -> 
     text = "" if value in (None, "None") else str(value)
     if model_field is None or not text:
         return text
+    if isinstance(model_field, DateTimeField):
+        try:  # auditlog stores naive UTC text
+            return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M UTC")
+        except ValueError:
+            return text
     if getattr(model_field, "choices", None):
         for key, label in model_field.choices:
             if str(key) == text:
                 return str(label)
     if model_field.is_relation and model_field.related_model is not None:
-        return names.get(model_field.related_model._meta.label_lower, {}).get(text, f"#{text}")
+        related = model_field.related_model
+        if related._meta.label_lower == "tickets.ticket":
+            return object_label(related, text)
+        return names.get(related._meta.label_lower, {}).get(text, f"#{text}")
     return text
 
 

@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator
 from tickets import access
 from tickets.models import MAX_TEXT, Priority, Queue, Status, validate_printable, validate_single_line
 
-ATTACHMENT_HELP = "Optional. Stored encrypted; PDFs, images, text and office documents."
+ATTACHMENT_HELP = "Stored encrypted; PDFs, images, text and office documents."
 
 SORTS = {
     "updated": ("-updated_at", "-id"),
@@ -100,7 +100,7 @@ class CommentForm(forms.Form):
         label="Message",
     )
     is_internal = forms.BooleanField(required=False, label="Internal note (not visible to the requester)")
-    file = forms.FileField(required=False, label="Attach a file", help_text=ATTACHMENT_HELP)
+    file = forms.FileField(required=False, label="Attach a file (optional)", help_text=ATTACHMENT_HELP)
 
 
 class AssignForm(forms.Form):

@@ -311,6 +311,8 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 try:
     # Attachments: stored encrypted in PostgreSQL (tickets_attachment.content).
     ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+    if ATTACHMENT_MAX_BYTES > 512 * 1024 * 1024:  # held in memory and in one database value
+        raise ConfigError("ATTACHMENT_MAX_BYTES must be at most 536870912 (512 MB)")
     ATTACHMENT_ALLOWED_TYPES = envlist(
         "ATTACHMENT_ALLOWED_TYPES",
         "application/pdf,image/png,image/jpeg,image/gif,image/webp,text/plain,"

@@ -168,3 +168,11 @@ def test_uploading_records_no_security_event_but_model_history(agent_client, tic
     post(agent_client, ticket_a, upload("a.png", PNG))
     assert not SecurityEvent.objects.filter(action="attachment_downloaded").exists()
     assert fresh(Attachment.objects.get()).size == len(PNG)
+
+
+def test_the_history_says_a_file_was_attached_without_naming_it(agent_client, ticket_a):
+    post(agent_client, ticket_a, upload("secret-plan.png", PNG))
+    page = agent_client.get(ticket_a.get_absolute_url()).content.decode()
+    history = page.split('id="history-title"', 1)[1]
+    assert "attached a file" in history
+    assert "nobody" not in history and "secret-plan" not in history
