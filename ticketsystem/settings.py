@@ -330,8 +330,11 @@ try:
 except (ConfigError, ValueError) as exc:
     _refuse(f"RETENTION_CLOSED_TICKETS: {exc}" if isinstance(exc, ValueError) else str(exc))
 # Uploads stay in memory (never spooled to disk in plaintext) and stop being kept past the
-# attachment limit; the form then reports the size.
+# attachment limit; the form then reports the size. Under ASGI Django first buffers the
+# whole request body, on disk past FILE_UPLOAD_MAX_MEMORY_SIZE: keep a body with one
+# attachment (plus the form) in memory, and let nginx refuse anything larger.
 FILE_UPLOAD_HANDLERS = ["tickets.uploads.CappedMemoryUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
 
 # --- Audit (temporary, until the accounts branch lands): minimal django-axes --------------
 # Only what the locked_out receiver needs to be real and tested. The accounts work (issue 3)
