@@ -8,6 +8,7 @@ import os
 import subprocess
 
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from tests.helpers import upload
@@ -52,7 +53,7 @@ def _pg_dump() -> bytes:
 # role groups for later tests.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_no_encrypted_marker_survives_into_a_pg_dump(agent, queue_a):
-    assert {f.aad_label for f in encrypted_fields()} == COVERED
+    labels = {f.aad_label for f in encrypted_fields()}
     contact = services.contact_get_or_create(
         actor=agent,
         email=f"{SECRET.lower()}@example.org",
@@ -74,6 +75,14 @@ def test_no_encrypted_marker_survives_into_a_pg_dump(agent, queue_a):
         actor=agent, ticket=ticket, upload=upload(f"{SECRET}.txt", content), comment=comment
     )
     services.ticket_change_description(actor=agent, ticket=ticket, description=f"Edited {SECRET}")
+    covered = set(COVERED)
+    if apps.is_installed("django_otp") and "accounts.totpdevice.key" in labels:
+        # The accounts work (issue 3) encrypts TOTP secrets with the same field.
+        from accounts.models import TOTPDevice
+
+        TOTPDevice.objects.create(user=agent, name="phone", key=SECRET.encode().hex() + SECRET)
+        covered.add("accounts.totpdevice.key")
+    assert labels == covered, "cover every encrypted field in this test"
 
     dump = _pg_dump()
 
