@@ -8,7 +8,14 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 
 from tickets import access
-from tickets.models import MAX_TEXT, Priority, Queue, Status, validate_printable, validate_single_line
+from tickets.models import (
+    MAX_TEXT,
+    Priority,
+    Queue,
+    Status,
+    validate_printable,
+    validate_single_line,
+)
 
 SORTS = {
     "updated": ("-updated_at", "-id"),
@@ -38,10 +45,15 @@ class TicketFilterForm(forms.Form):
     q = forms.CharField(
         required=False, max_length=200, validators=[validate_single_line], label="Search"
     )
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), ("active", "Active"), *Status.choices])
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), ("active", "Active"), *Status.choices]
+    )
     queue = QueueChoiceField(required=False, queryset=Queue.objects.none(), empty_label="Any queue")
     priority = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, choices=[("", "Any priority"), *Priority.choices]
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any priority"), *Priority.choices],
     )
     assignee = forms.ChoiceField(required=False)
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
@@ -85,7 +97,9 @@ class TicketCreateForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if (data.get("contact_name") or data.get("contact_phone")) and not data.get("contact_email"):
+        if (data.get("contact_name") or data.get("contact_phone")) and not data.get(
+            "contact_email"
+        ):
             self.add_error("contact_email", "Give the requester's email so we can find them again.")
         return data
 
@@ -97,7 +111,9 @@ class CommentForm(forms.Form):
         validators=[validate_printable],
         label="Message",
     )
-    is_internal = forms.BooleanField(required=False, label="Internal note (not visible to the requester)")
+    is_internal = forms.BooleanField(
+        required=False, label="Internal note (not visible to the requester)"
+    )
 
 
 class AssignForm(forms.Form):

@@ -156,6 +156,9 @@ if DATABASE_URL:
                 DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
             )
         }
+        # Server-side cursors buy nothing for our small result sets and break behind
+        # transaction-pooling proxies (pgbouncer).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     except ValueError as exc:
         _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
 else:
