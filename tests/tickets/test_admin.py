@@ -58,9 +58,14 @@ def test_a_manager_creates_a_queue_with_members_and_sla(manager_client, agent):
             "slug": "night",
             "description": "",
             "members": [agent.pk],
-            "sla_response_low": 60, "sla_response_normal": 30, "sla_response_high": 15,
-            "sla_response_urgent": 5, "sla_resolution_low": 600, "sla_resolution_normal": 300,
-            "sla_resolution_high": 120, "sla_resolution_urgent": 60,
+            "sla_response_low": 60,
+            "sla_response_normal": 30,
+            "sla_response_high": 15,
+            "sla_response_urgent": 5,
+            "sla_resolution_low": 600,
+            "sla_resolution_normal": 300,
+            "sla_resolution_high": 120,
+            "sla_resolution_urgent": 60,
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -89,7 +94,9 @@ def test_admin_ticket_saves_go_through_the_services(manager_client, manager, tic
     assert response.status_code == 302
     ticket = Ticket.objects.get(pk=ticket_a.pk)
     assert (ticket.status, ticket.priority) == ("open", 4)
-    verbs = set(Activity.objects.filter(ticket=ticket, actor=manager).values_list("verb", flat=True))
+    verbs = set(
+        Activity.objects.filter(ticket=ticket, actor=manager).values_list("verb", flat=True)
+    )
     assert verbs == {"status", "priority"}
 
 
@@ -104,8 +111,15 @@ def test_admin_refuses_a_forbidden_transition_with_a_form_error(manager_client, 
 def test_admin_creates_tickets_through_the_service(manager_client, manager, queue_a):
     response = manager_client.post(
         "/admin/tickets/ticket/add/",
-        {"queue": queue_a.pk, "subject": "From admin", "description": "d", "contact": "",
-         "priority": 2, "status": "new", "assignee": ""},
+        {
+            "queue": queue_a.pk,
+            "subject": "From admin",
+            "description": "d",
+            "contact": "",
+            "priority": 2,
+            "status": "new",
+            "assignee": "",
+        },
     )
     assert response.status_code == 302
     ticket = Ticket.objects.get(subject="From admin")

@@ -14,7 +14,12 @@ XSS = '<img src=x onerror=alert(1)><script>alert("x")</script>'
 
 
 def _create(client, default_queue, **overrides):
-    data = {"queue": default_queue.pk, "priority": "2", "subject": "Valid subject", "description": ""}
+    data = {
+        "queue": default_queue.pk,
+        "priority": "2",
+        "subject": "Valid subject",
+        "description": "",
+    }
     data.update(overrides)
     return client.post("/tickets/new/", data)
 
@@ -83,7 +88,9 @@ def test_html_in_every_text_field_is_shown_escaped(agent_client, queue_a):
 
 
 @pytest.mark.parametrize(
-    "body", ["", "   ", "nul\x00", "b" * 50_001, "esc\x1b"], ids=["empty", "blank", "nul", "huge", "ctrl"]
+    "body",
+    ["", "   ", "nul\x00", "b" * 50_001, "esc\x1b"],
+    ids=["empty", "blank", "nul", "huge", "ctrl"],
 )
 def test_comment_rejects_bad_bodies(agent_client, ticket_a, body):
     response = agent_client.post(f"/tickets/{ticket_a.reference}/comment/", {"body": body})
@@ -120,8 +127,12 @@ def test_detail_actions_reject_bad_values_with_a_form_error(
     activities = Activity.objects.count()
     response = agent_client.post(f"/tickets/{ticket_a.reference}/{action}/", data)
     assert response.status_code == 400
-    form_name = {"assign": "assign_form", "priority": "priority_form", "move": "move_form",
-                 "status": "status_form"}[action]
+    form_name = {
+        "assign": "assign_form",
+        "priority": "priority_form",
+        "move": "move_form",
+        "status": "status_form",
+    }[action]
     assert field in response.context[form_name].errors
     assert Activity.objects.count() == activities
 

@@ -71,9 +71,7 @@ def test_it_pages_fifty_at_a_time_and_keeps_filters_in_the_links(agent_client, a
     assert [t.subject for t in second.context["page"].object_list] == ["Bulk 50"]
 
 
-def test_the_assignee_filter_offers_only_people_who_work_the_agents_queues(
-    agent_client, agent_b
-):
+def test_the_assignee_filter_offers_only_people_who_work_the_agents_queues(agent_client, agent_b):
     make_user("carol", "agent")  # works no queue of alice's
     choices = dict(agent_client.get("/tickets/").context["form"].fields["assignee"].choices)
     assert "bob" not in choices.values()

@@ -125,9 +125,7 @@ def test_unchanged_values_are_no_ops(agent, ticket_a):
 
 def test_a_failed_change_rolls_back_completely(agent, agent_b, ticket_a):
     with pytest.raises(ValidationError):
-        services.ticket_update(
-            actor=agent, ticket=ticket_a, subject="Renamed", assignee=agent_b
-        )
+        services.ticket_update(actor=agent, ticket=ticket_a, subject="Renamed", assignee=agent_b)
     fresh = Ticket.objects.get(pk=ticket_a.pk)
     assert fresh.subject == "Printer on fire"
     assert not Activity.objects.filter(ticket=ticket_a, verb="subject").exists()

@@ -34,18 +34,27 @@ def test_production_passes_check_deploy_at_warning_level(tmp_path: Path):
     [
         ({"SECRET_KEY_FILE": "", "SECRET_KEY": ""}, "SECRET_KEY (or SECRET_KEY_FILE) is not set"),
         ({"SECRET_KEY_FILE": "", "SECRET_KEY": "short"}, "SECRET_KEY is weak"),
-        ({"SECRET_KEY_FILE": "", "SECRET_KEY": "django-insecure-" + "x1y2z3" * 10}, "SECRET_KEY is weak"),
+        (
+            {"SECRET_KEY_FILE": "", "SECRET_KEY": "django-insecure-" + "x1y2z3" * 10},
+            "SECRET_KEY is weak",
+        ),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS must not contain '*'"),
         ({"SECURE_COOKIES": "false"}, "SECURE_COOKIES must be true"),
         ({"DEBUG": "true"}, "DEBUG must be off"),
         ({"SECURE_HSTS_SECONDS": "60"}, "SECURE_HSTS_SECONDS must be at least one year"),
         ({"FIELD_ENCRYPTION_KEYS_FILE": ""}, "FIELD_ENCRYPTION_KEYS: no keys configured"),
-        ({"FIELD_ENCRYPTION_KEYS_FILE": "", "FIELD_ENCRYPTION_KEYS": "k1:c2hvcnQ="}, "must decode to 32 bytes"),
+        (
+            {"FIELD_ENCRYPTION_KEYS_FILE": "", "FIELD_ENCRYPTION_KEYS": "k1:c2hvcnQ="},
+            "must decode to 32 bytes",
+        ),
         ({"BLIND_INDEX_KEY_FILE": ""}, "BLIND_INDEX_KEY (or BLIND_INDEX_KEY_FILE) is not set"),
         ({"AUDIT_HMAC_KEY_FILE": ""}, "AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE) is not set"),
         ({"DATABASE_URL_FILE": ""}, "DATABASE_URL (or DATABASE_URL_FILE) is not set"),
-        ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE=/nonexistent/secret cannot be read"),
+        (
+            {"SECRET_KEY_FILE": "/nonexistent/secret"},
+            "SECRET_KEY_FILE=/nonexistent/secret cannot be read",
+        ),
         ({"DJANGO_ENV": "staging"}, "DJANGO_ENV must be development or production"),
         ({"SESSION_IDLE_SECONDS": "soon"}, "SESSION_IDLE_SECONDS must be an integer"),
         ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
@@ -65,7 +74,12 @@ def test_secrets_are_read_from_files(tmp_path: Path):
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-v", "0", "-c", code],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.stdout.strip() == (tmp_path / "secret_key").read_text().strip()
 
@@ -85,10 +99,21 @@ def test_production_cookies_are_secure_and_host_prefixed(tmp_path: Path):
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-v", "0", "-c", code],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.stdout.split() == [
-        "__Host-sessionid", "__Host-csrftoken", "True", "True", "True", "Lax", "False",
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        "True",
+        "True",
+        "True",
+        "Lax",
+        "False",
     ]
 
 
@@ -102,10 +127,17 @@ def test_development_defaults_need_no_servers_and_keep_debug_off(tmp_path: Path)
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-v", "0", "-c", code],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.stdout.split() == [
-        "False", "django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer",
+        "False",
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
     ], result.stderr
     generated = tmp_path / "data" / "dev-secrets" / "secret_key"
     assert generated.exists() and oct(generated.stat().st_mode & 0o777) == "0o600"
