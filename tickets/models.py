@@ -237,6 +237,16 @@ class Ticket(models.Model):
     def is_overdue(self) -> bool:
         return self.is_active and self.due_at is not None and self.due_at < timezone.now()
 
+    @property
+    def response_overdue(self) -> bool:
+        due = self.response_due_at
+        return (
+            self.is_active
+            and not self.first_response_at
+            and due is not None
+            and due < timezone.now()
+        )
+
     def allowed_transitions(self) -> list[str]:
         return [s for s in Status.values if s in TRANSITIONS[self.status]]
 

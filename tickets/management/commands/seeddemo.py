@@ -213,12 +213,13 @@ class Command(BaseCommand):
         return Contact.objects.bulk_create(contacts, batch_size=batch)
 
     def _subject(self, rng: random.Random) -> str:
-        return rng.choice(SUBJECTS).format(
+        subject = rng.choice(SUBJECTS).format(
             thing=rng.choice(THINGS),
             topic=rng.choice(TOPICS),
             object=rng.choice(OBJECTS),
             room=rng.randint(100, 450),
         )
+        return subject[0].upper() + subject[1:]
 
     def _tickets(
         self,
@@ -256,7 +257,7 @@ class Command(BaseCommand):
                     else None
                 )
                 first_response = created + response * rng.random() if status != Status.NEW else None
-                updated = min(now, created + timedelta(minutes=rng.randint(1, 60 * 24 * 3)))
+                updated = created + (now - created) * rng.random() ** 3
                 tickets.append(
                     Ticket(
                         queue=queue,
