@@ -76,6 +76,12 @@ try:
     CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 0, minimum=0)
 
     EMAIL_HOST = envstr("EMAIL_HOST", "")
+    # Without an SMTP host, mail (security notifications, alerts) is written to the log.
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.smtp.EmailBackend"
+        if EMAIL_HOST
+        else "django.core.mail.backends.console.EmailBackend"
+    )
     EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
