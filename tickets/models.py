@@ -127,7 +127,7 @@ class Contact(models.Model):
     phone = EncryptedTextField(
         blank=True, validators=[MaxLengthValidator(40), validate_single_line]
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -188,7 +188,13 @@ class Ticket(models.Model):
             models.Index(fields=["status", "queue"], name="ticket_status_queue"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["priority", "status"], name="ticket_priority_status"),
-            models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            # Covering: the list's default order and its filters answer from the index alone,
+            # so deep pages (OFFSET) stay cheap.
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="ticket_updated",
+                include=["queue", "status", "priority", "assignee"],
+            ),
             models.Index(fields=["-created_at", "-id"], name="ticket_created"),
             models.Index(
                 fields=["due_at"],
@@ -213,6 +219,9 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.subject}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("ticket_detail", args=[self.reference])
+
     @property
     def reference(self) -> str:
         return f"T-{self.pk:06d}" if self.pk else "T-new"
@@ -222,9 +231,6 @@ class Ticket(models.Model):
         match = REFERENCE_RE.match(reference)
         return int(match.group(1)) if match else None
 
-    def get_absolute_url(self) -> str:
-        return reverse("ticket_detail", args=[self.reference])
-
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
@@ -232,6 +238,16 @@ class Ticket(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.is_active and self.due_at is not None and self.due_at < timezone.now()
+
+    @property
+    def response_overdue(self) -> bool:
+        due = self.response_due_at
+        return (
+            self.is_active
+            and not self.first_response_at
+            and due is not None
+            and due < timezone.now()
+        )
 
     def allowed_transitions(self) -> list[str]:
         return [s for s in Status.values if s in TRANSITIONS[self.status]]
@@ -247,7 +263,7 @@ class Comment(models.Model):
     )
     body = EncryptedTextField(validators=[MaxLengthValidator(MAX_TEXT), validate_printable])
     is_internal = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -285,7 +301,7 @@ class Activity(models.Model):
     verb = models.CharField(max_length=20, choices=Verb.choices)
     old_value = models.CharField(max_length=200, blank=True)
     new_value = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]

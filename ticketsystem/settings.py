@@ -76,6 +76,12 @@ try:
     CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 0, minimum=0)
 
     EMAIL_HOST = envstr("EMAIL_HOST", "")
+    # Without an SMTP host, mail (security notifications, alerts) is written to the log.
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.smtp.EmailBackend"
+        if EMAIL_HOST
+        else "django.core.mail.backends.console.EmailBackend"
+    )
     EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
@@ -156,6 +162,9 @@ if DATABASE_URL:
                 DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
             )
         }
+        # Server-side cursors buy nothing for our small result sets and break behind
+        # transaction-pooling proxies (pgbouncer).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     except ValueError as exc:
         _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
 else:
@@ -168,6 +177,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Covering indexes (INCLUDE) are a PostgreSQL feature; SQLite, the development default,
+# simply builds them without the extra columns.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 if REDIS_URL:
     CHANNEL_LAYERS = {

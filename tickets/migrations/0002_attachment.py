@@ -12,7 +12,8 @@ import ticketsystem.crypto
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0001_initial"),
+        # Named 0002 as agreed; it follows main's 0002_list_indexes so the graph stays linear.
+        ("tickets", "0002_list_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
