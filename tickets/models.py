@@ -349,7 +349,9 @@ class Attachment(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="attachment_ticket")]
-        constraints = [models.CheckConstraint(condition=Q(size__gte=1), name="attachment_not_empty")]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=1), name="attachment_not_empty")
+        ]
 
     def __str__(self) -> str:
         return f"Attachment #{self.pk} on T-{self.ticket_id:06d}"
