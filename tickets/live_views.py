@@ -80,8 +80,10 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
     form = TicketFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    # The list view's own filtering, so both answers always agree.
-    paginator = Paginator(views._filtered(request, form), per_page=views._per_page())
+    # The list view's own filtering and paging (ids first, then the page's rows), so both
+    # answers always agree.
+    ids = views._filtered(request, form).values_list("id", flat=True)
+    paginator = Paginator(ids, per_page=views._per_page())
     raw_page = request.GET.get("page", "1")
     try:
         if len(raw_page) > 6:
@@ -93,13 +95,15 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
         )
     except EmptyPage:
         raise Http404("No such page") from None
+    page_ids = list(page.object_list)
+    rows = views._list_queryset(request.user).in_bulk(page_ids)
     return JsonResponse(
         {
             "count": paginator.count,
             "page": page.number,
             "num_pages": paginator.num_pages,
             "per_page": paginator.per_page,
-            "rows": [ticket_fields(t) for t in page.object_list],
+            "rows": [ticket_fields(rows[pk]) for pk in page_ids if pk in rows],
         }
     )
 

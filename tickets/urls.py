@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import live_views, views
+from tickets import attachment_views, live_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -12,6 +12,16 @@ urlpatterns = [
     path("tickets/<str:ref>/status/", views.ticket_status, name="ticket_status"),
     path("tickets/<str:ref>/priority/", views.ticket_priority, name="ticket_priority"),
     path("tickets/<str:ref>/move/", views.ticket_move, name="ticket_move"),
+    path(
+        "tickets/<str:ref>/attachments/",
+        attachment_views.attachment_upload,
+        name="attachment_upload",
+    ),
+    path(
+        "tickets/<str:ref>/attachments/<uuid:uid>/",
+        attachment_views.attachment_download,
+        name="attachment_download",
+    ),
     # Live pages' resynchronisation after (re)connecting their websocket.
     path("live/dashboard.json", live_views.dashboard_json, name="live_dashboard"),
     path("live/tickets.json", live_views.ticket_list_json, name="live_ticket_list"),

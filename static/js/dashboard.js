@@ -97,7 +97,8 @@
     li.setAttribute("data-updated-at", ticket.updated_at);
     var a = Live.link(ticket.url);
     a.appendChild(Live.el("span", "ref", ticket.ref));
-    a.appendChild(document.createTextNode(" " + ticket.subject));
+    a.appendChild(document.createTextNode(" "));
+    a.appendChild(Live.el("span", "subject-text", ticket.subject));
     var meta = Live.el("span", "meta");
     meta.appendChild(Live.el("span", "badge prio-" + Live.safePriority(ticket.priority), ticket.priority_label));
     if (ticket.due_at) {

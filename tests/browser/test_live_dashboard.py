@@ -18,22 +18,14 @@ from tests.live.conftest import live_session
 from tests.live.daphne import Daphne, daphne
 from tickets import services
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 LIVE_WITHIN = 2000  # ms: the issue's bound for a change to show on the other agent's page
-
-
-@pytest.fixture(autouse=True)
-def _roles(db: Any) -> None:
-    """Transactional tests empty the database, the roles migration's groups included."""
-    from django.contrib.auth.models import Group
-
-    from accounts.roles import ROLES
-
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)
 
 
 @pytest.fixture

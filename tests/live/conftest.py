@@ -84,18 +84,6 @@ def run(function: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _roles(db: Any) -> None:
-    """Transactional tests empty the database after each test, groups made by the roles
-    migration included: make them again."""
-    from django.contrib.auth.models import Group
-
-    from accounts.roles import ROLES
-
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)
-
-
-@pytest.fixture(autouse=True)
 def _fresh_live_cache() -> None:
     """Refusal audit throttling and the open-socket count start from zero in each test."""
     for ip in ("-", "127.0.0.1"):

@@ -17,7 +17,10 @@ from tests.conftest import make_user
 from tests.live.conftest import WAIT, live_session, open_socket, run, socket
 from tickets.consumers import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED, OPEN_SOCKETS_KEY
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 async def refused_with(session_key: str | None, **kwargs: object) -> int:

@@ -7,7 +7,10 @@ import pytest
 from tests.live.conftest import close_code, live_session, nothing_more, open_socket, run
 from tickets.consumers import CLIENT_MESSAGES_PER_MINUTE, CLOSE_TOO_MANY_MESSAGES
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 async def test_a_ping_gets_a_pong(agent):

@@ -12,7 +12,10 @@ from tickets import services
 from tickets.consumers import CLOSE_FORBIDDEN
 from tickets.models import Priority, Status
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 async def test_an_agent_sees_a_ticket_created_in_her_queue(agent, agent_b, queue_a):

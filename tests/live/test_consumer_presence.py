@@ -9,7 +9,10 @@ from tests.conftest import make_user
 from tests.live.conftest import events, live_session, nothing_more, open_socket, run
 from tickets import services
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 async def watch(socket, ticket_id):

@@ -17,7 +17,10 @@ from tests.live.conftest import close_code, live_session, nothing_more, open_soc
 from tickets import events
 from tickets.consumers import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture

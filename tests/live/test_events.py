@@ -11,7 +11,7 @@ from tickets import services
 from tickets.events import ticket_fields
 from tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_ticket_fields_hold_display_data_only(ticket_a):

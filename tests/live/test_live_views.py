@@ -51,6 +51,19 @@ def test_the_list_resync_applies_the_lists_filters(agent_client, agent, queue_a,
     assert data["page"] == 1
 
 
+def test_the_list_resync_costs_the_same_for_one_row_or_many(
+    agent_client, agent, queue_a, django_assert_max_num_queries
+):
+    for n in range(12):
+        ticket = services.ticket_create(actor=agent, queue=queue_a, subject=f"Row {n}")
+        if n % 2:
+            services.ticket_assign(actor=agent, ticket=ticket, assignee=agent)
+    with django_assert_max_num_queries(12):
+        data = agent_client.get("/live/tickets.json").json()
+    assert len(data["rows"]) == 12
+    assert {row["assignee"] for row in data["rows"]} == {"", "alice"}
+
+
 def test_the_list_resync_answers_bad_filters_with_400_and_missing_pages_with_404(
     agent_client, ticket_a
 ):

@@ -12,7 +12,7 @@ from websockets.sync.client import connect
 from tests.live.conftest import live_session
 from tests.live.daphne import daphne
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def socket_to(base: str, session_key: str):
