@@ -457,7 +457,7 @@ def print_table(results: list[dict], args) -> None:
         + " ".join(f"{name + ' cpu%':>13}" for name in daphnes)
         + " "
         + " ".join(f"{name + ' MB':>12}" for name in daphnes)
-        + f" {'redis cpu%':>10} {'clients cpu%':>12} {'target':>6}"
+        + f" {'redis cpu%':>10} {'clients cpu%':>12} {'<250ms,0 lost':>13}"
     )
     print()
     print(
@@ -476,7 +476,7 @@ def print_table(results: list[dict], args) -> None:
             + " ".join(f"{r['cpu'][name]:>13.0f}" for name in daphnes)
             + " "
             + " ".join(f"{r['rss'][name]:>12.0f}" for name in daphnes)
-            + f" {r['cpu'].get('redis', float('nan')):>10.0f} {client_cpu:>12.0f} {'ok' if meets else 'MISS':>6}"
+            + f" {r['cpu'].get('redis', float('nan')):>10.0f} {client_cpu:>12.0f} {'yes' if meets else 'no':>13}"
         )
         if r["closed_early"] or r["unexpected"] or r["lag"] > 100:
             print(
