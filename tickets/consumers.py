@@ -415,7 +415,12 @@ class _Hub:
 
     async def _listen(self, channel: str) -> None:
         while True:
-            message = await self.layer.receive(channel)
+            try:
+                message = await self.layer.receive(channel)
+            except Exception:  # keep serving: a broken message must not end live updates
+                logger.exception("could not receive a ticket event")
+                await asyncio.sleep(1)
+                continue
             for socket in tuple(self.members.get(message.get("group", ""), ())):
                 try:
                     socket.deliver(message)
@@ -475,8 +480,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await _refuse(self, verdict, self.scope.get("user"))
             return
         self.admission = verdict
-        await self._follow(self._access_groups(verdict.queue_ids))
-        await self._join({session_group(verdict.session_key), user_group(verdict.user_id)})
+        try:
+            await self._follow(self._access_groups(verdict.queue_ids))
+            await self._join({session_group(verdict.session_key), user_group(verdict.user_id)})
+        except BaseException:
+            await self._forget_groups()  # the socket dies here: leave nothing behind
+            raise
         await self.accept()
         self.accepted = True
         _watchdog().add(self)
@@ -496,8 +505,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             if task is not None:
                 task.cancel()
         await self._unwatch()
-        await self._unfollow(set(self.queue_groups))
-        await self._leave(set(self.joined))
+        await self._forget_groups()
         await database_sync_to_async(_count_open)(-1)
 
     async def end(self, code: int, reason: str) -> None:
@@ -515,6 +523,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if queue_ids is None:
             return {ALL_QUEUES_GROUP}
         return {queue_group(queue_id) for queue_id in queue_ids}
+
+    async def _forget_groups(self) -> None:
+        await self._unfollow(set(self.queue_groups))
+        await self._leave(set(self.joined))
 
     async def _follow(self, groups: set[str]) -> None:
         hub = _hub(self.channel_layer)

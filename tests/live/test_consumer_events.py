@@ -207,3 +207,20 @@ async def test_losing_every_role_closes_the_socket(agent):
     socket = await open_socket(await run(live_session, agent))
     await run(agent.groups.clear)
     assert await close_code(socket) == CLOSE_FORBIDDEN
+
+
+async def test_closed_sockets_leave_no_subscription_behind(agent, manager, queue_a):
+    import asyncio
+
+    from tickets import consumers
+
+    sockets = [
+        await open_socket(await run(live_session, agent)),
+        await open_socket(await run(live_session, manager)),
+    ]
+    hub = consumers._hubs[asyncio.get_running_loop()]
+    assert set(hub.members) == {f"queue_{queue_a.pk}", "queue_all"}
+    for socket in sockets:
+        await socket.disconnect()
+    assert hub.members == {}
+    assert hub.task is None
