@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
+from accounts.throttle import throttle
 from tickets import access, services
 from tickets.forms import (
     SORTS,
@@ -109,6 +110,7 @@ def _filtered(request: HttpRequest, form: TicketFilterForm) -> QuerySet[Ticket]:
 
 @require_GET
 @staff_required
+@throttle("search", methods=("GET",), when=lambda request: bool(request.GET.get("q", "").strip()))
 def ticket_list(request: HttpRequest) -> HttpResponse:
     form = TicketFilterForm(request.GET, user=request.user)
     if not form.is_valid():
@@ -140,6 +142,7 @@ def _per_page() -> int:
 
 
 @staff_required
+@throttle("post")
 def ticket_create(request: HttpRequest) -> HttpResponse:
     form = TicketCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -232,6 +235,7 @@ def _ticket_action(
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -247,6 +251,7 @@ def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_assign(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -260,6 +265,7 @@ def ticket_assign(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_status(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -273,6 +279,7 @@ def ticket_status(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_priority(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -288,6 +295,7 @@ def ticket_priority(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_move(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
