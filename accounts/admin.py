@@ -43,7 +43,10 @@ class UserAdmin(BaseUserAdmin):
     def two_factor(self, obj: Any) -> bool:
         return obj._two_factor
 
-    @admin.action(description="Reset two-factor authentication (re-enrol at next login)", permissions=["change"])
+    @admin.action(
+        description="Reset two-factor authentication (re-enrol at next login)",
+        permissions=["change"],
+    )
     def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for user in queryset:
             services.two_factor_reset(actor=request.user, user=user, request=request)

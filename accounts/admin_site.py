@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -19,6 +20,7 @@ class OTPAdminSite(BaseOTPAdminSite):
     site_header = "ticketsystem administration"
     site_title = "ticketsystem"
 
+    @login_not_required  # like Django's; the gate would otherwise bounce it to our login
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         user = request.user
         if user.is_authenticated and user.is_verified():

@@ -74,7 +74,9 @@ class CodeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.allow_backup = allow_backup
         if allow_backup:
-            self.fields["code"].help_text = (
+            self.fields[
+                "code"
+            ].help_text = (
                 "The 6-digit code from your authenticator app, or one of your backup codes."
             )
         else:

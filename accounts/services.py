@@ -26,8 +26,8 @@ from django.utils import timezone
 from accounts.models import BackupCodeDevice, TOTPDevice, UserSession, VerifyResult
 from accounts.roles import ADMIN, MANAGER, ROLES
 from audit.events import record_event
-from ticketsystem.clientip import client_ip
 from tickets.events import disconnect_sessions, disconnect_user
+from ticketsystem.clientip import client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ def _resource(user: Any) -> str:
 
 
 @transaction.atomic
-def staff_create(
-    *, actor: Any, username: str, password: str, role: str, email: str = ""
-) -> Any:
+def staff_create(*, actor: Any, username: str, password: str, role: str, email: str = "") -> Any:
     """Create a staff user with one role. Managers may use the admin site; admins are
     superusers. The password must pass every configured validator."""
     user_model = get_user_model()
@@ -314,7 +312,9 @@ def totp_enrol(*, actor: Any, device: TOTPDevice, code: str, request: HttpReques
             resource=_resource(user),
             details={"method": "totp", "reason": device.last_result, "stage": "enrolment"},
         )
-        retry = _seconds_until_allowed(device) if device.last_result == VerifyResult.THROTTLED else None
+        retry = (
+            _seconds_until_allowed(device) if device.last_result == VerifyResult.THROTTLED else None
+        )
         return Enrolment(False, device.last_result, [], retry)
     replaced = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk)
     had_authenticator = replaced.filter(confirmed=True).exists()
@@ -365,7 +365,9 @@ def backup_codes_regenerate(*, actor: Any, request: HttpRequest) -> list[str]:
         resource=_resource(actor),
         details={"count": len(codes)},
     )
-    _notify(actor, what="New backup codes were generated; the old ones no longer work.", request=request)
+    _notify(
+        actor, what="New backup codes were generated; the old ones no longer work.", request=request
+    )
     return codes
 
 
@@ -393,4 +395,3 @@ def two_factor_reset(*, actor: Any, user: Any, request: HttpRequest | None = Non
         request=request,
     )
     return len(ended)
-

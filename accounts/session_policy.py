@@ -81,6 +81,4 @@ def stamp_verified(
     session[SID] = secrets.token_hex(16)
     session[CLIENT_IP] = ip
     session[CLIENT_UA] = (user_agent or "")[:512]
-    session.set_expiry(
-        datetime.fromtimestamp(auth_at + settings.SESSION_ABSOLUTE_SECONDS, tz=UTC)
-    )
+    session.set_expiry(datetime.fromtimestamp(auth_at + settings.SESSION_ABSOLUTE_SECONDS, tz=UTC))

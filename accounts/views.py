@@ -61,9 +61,7 @@ def _sudo_redirect(request: HttpRequest, next_url: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("sudo") + "?" + urlencode({"next": next_url}))
 
 
-def _finish_login(
-    request: HttpRequest, pending: login_state.PendingLogin, device: Any
-) -> None:
+def _finish_login(request: HttpRequest, pending: login_state.PendingLogin, device: Any) -> None:
     """Both factors passed: log in (a new session id again) and mark the session verified."""
     auth_login(request, pending.user, backend=pending.backend)
     django_otp.login(request, device)
@@ -99,7 +97,9 @@ def login(request: HttpRequest) -> HttpResponse:
             return redirect("login_verify")
         return redirect("two_factor_setup")
     status = 400 if request.method == "POST" else 200
-    return render(request, "registration/login.html", {"form": form, "next": next_url}, status=status)
+    return render(
+        request, "registration/login.html", {"form": form, "next": next_url}, status=status
+    )
 
 
 # --- Step two: code -----------------------------------------------------------------------
@@ -274,7 +274,9 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sudo(request: HttpRequest) -> HttpResponse:
     """Re-enter the password to unlock sensitive changes for SUDO_SECONDS."""
-    next_url = safe_next(request.POST.get("next") or request.GET.get("next")) or reverse("two_factor")
+    next_url = safe_next(request.POST.get("next") or request.GET.get("next")) or reverse(
+        "two_factor"
+    )
     form = SudoForm(_data(request), request=request)
     if request.method == "POST" and form.is_valid():
         login_state.grant_sudo(request)

@@ -27,7 +27,11 @@ def test_it_rejects_a_wrong_password_with_one_message_for_every_cause(client, st
 
 
 def test_it_does_not_log_in_after_the_password_alone(client, staff, device):
-    before = client.get("/accounts/login/").cookies["sessionid"].value if "sessionid" in client.cookies else None
+    before = (
+        client.get("/accounts/login/").cookies["sessionid"].value
+        if "sessionid" in client.cookies
+        else None
+    )
     response = password_step(client, "alice")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/verify/"

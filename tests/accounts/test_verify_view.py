@@ -117,7 +117,9 @@ def test_it_logs_in_with_a_backup_code_once(client, staff, device, backup_codes)
     assert actions()[-1] == "otp_replayed"
 
 
-def test_it_warns_how_many_backup_codes_remain(client, staff, device, backup_codes, django_capture_on_commit_callbacks):
+def test_it_warns_how_many_backup_codes_remain(
+    client, staff, device, backup_codes, django_capture_on_commit_callbacks
+):
     password_step(client, "alice")
     with django_capture_on_commit_callbacks(execute=True):
         response = code_step(client, backup_codes[3])
@@ -165,7 +167,9 @@ def test_it_sends_visitors_without_a_password_step_to_the_login(client, db):
         "/accounts/2fa/setup/",
     ],
 )
-def test_after_only_the_password_step_every_page_leads_to_the_code_step(client, staff, device, path):
+def test_after_only_the_password_step_every_page_leads_to_the_code_step(
+    client, staff, device, path
+):
     password_step(client, "alice")
     response = client.get(path)
     assert response.status_code == 302
@@ -178,7 +182,9 @@ def test_after_only_the_password_step_every_page_leads_to_the_code_step(client, 
 
 def test_after_only_the_password_step_posts_are_refused(client, staff, device, queue_a):
     password_step(client, "alice")
-    response = client.post("/tickets/new/", {"queue": queue_a.pk, "subject": "x", "description": "y"})
+    response = client.post(
+        "/tickets/new/", {"queue": queue_a.pk, "subject": "x", "description": "y"}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/verify/"
     assert not queue_a.tickets.exists()
