@@ -302,7 +302,10 @@ class Enrolment:
 def totp_enrol(*, actor: Any, device: TOTPDevice, code: str, request: HttpRequest) -> Enrolment:
     """Confirm an authenticator with a code it produced. It replaces any earlier one, every
     other session of the user ends, and first-time users get backup codes."""
-    device = TOTPDevice.objects.select_for_update().get(pk=device.pk, confirmed=False)
+    locked = TOTPDevice.objects.select_for_update().filter(pk=device.pk, confirmed=False).first()
+    if locked is None:  # confirmed (or replaced) by a concurrent request meanwhile
+        return Enrolment(False, VerifyResult.WRONG, [])
+    device = locked
     user = device.user
     if not device.verify_token(code):
         record_event(

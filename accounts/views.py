@@ -76,7 +76,7 @@ def _finish_login(request: HttpRequest, pending: login_state.PendingLogin, devic
 
 
 def _is_verified(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_verified())
+    return bool(user.is_authenticated and getattr(user, "is_verified", lambda: False)())
 
 
 # --- Step one: password -------------------------------------------------------------------
@@ -144,7 +144,10 @@ def login_verify(request: HttpRequest) -> HttpResponse:
 
 
 def _code_error(form: CodeForm, result: str, retry_after: int | None) -> int:
-    """Put the right message on the code field; return the HTTP status to answer with."""
+    """Put the right message on the code field (emptied for the next try); return the HTTP
+    status to answer with."""
+    form.data = form.data.copy()
+    form.data["code"] = ""
     if result == VerifyResult.THROTTLED:
         form.retry_after = retry_after or 1
         form.add_error(
@@ -173,7 +176,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     (in sudo mode) to replace the current one."""
     pending = None
     if request.user.is_authenticated:
-        if not request.user.is_verified():
+        if not _is_verified(request.user):
             end_session(request, reason="unverified")
             return redirect("login")
         if not login_state.sudo_active(request):
