@@ -134,12 +134,7 @@ def login_verify(request: HttpRequest) -> HttpResponse:
                     )
                 return redirect(safe_next(pending.next_url) or settings.LOGIN_REDIRECT_URL)
             status = _code_error(form, check.result, check.retry_after)
-    response = render(
-        request,
-        "accounts/verify.html",
-        {"form": form, "expires_at": pending.expires_at},
-        status=status,
-    )
+    response = render(request, "accounts/verify.html", {"form": form}, status=status)
     return _with_retry_after(response, form)
 
 
