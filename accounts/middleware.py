@@ -61,7 +61,8 @@ class SessionSecurityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self._check_session(request) or self.get_response(request)
-        add_never_cache_headers(response)
+        if "no-store" not in response.get("Cache-Control", ""):
+            add_never_cache_headers(response)  # a view's own no-store policy is kept as is
         return response
 
     def _check_session(self, request: HttpRequest) -> HttpResponse | None:
