@@ -64,3 +64,17 @@ def test_searching_is_limited_but_browsing_is_not(client, agent, queue_a):
         assert [client.get("/tickets/?q=printer").status_code for _ in range(3)] == [200, 200, 429]
         assert client.get("/tickets/").status_code == 200
         assert client.get("/tickets/?status=open").status_code == 200
+
+
+@override_settings(THROTTLE_RATES={"post": 0, "search": 0})
+def test_every_writing_endpoint_is_throttled(client, agent, ticket_a):
+    login(client, agent)
+    ref = ticket_a.reference
+    urls = ["/tickets/new/"] + [
+        f"/tickets/{ref}/{action}/"
+        for action in ("comment", "assign", "status", "priority", "move", "attachments")
+    ]
+    for url in urls:
+        response = client.post(url, {})
+        assert response.status_code == 429, url
+        assert response["Retry-After"]
