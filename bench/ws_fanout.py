@@ -34,6 +34,7 @@ import tempfile
 import time
 from array import array
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -172,6 +173,7 @@ def setup_django() -> None:
 
 def prepare(n_sessions: int, n_users: int, n_tickets: int) -> tuple[list[str], object, list[int]]:
     """The bench's queue, tickets, users (agents with a confirmed TOTP device) and sessions."""
+    from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
@@ -179,12 +181,10 @@ def prepare(n_sessions: int, n_users: int, n_tickets: int) -> tuple[list[str], o
         get_user_model,
     )
     from django.contrib.auth.models import Group
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts import session_policy
+    from accounts.models import TOTPDevice
     from tickets import services
     from tickets.models import Queue, Ticket
 
@@ -202,7 +202,9 @@ def prepare(n_sessions: int, n_users: int, n_tickets: int) -> tuple[list[str], o
             queue.members.add(user)
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+            device = TOTPDevice.objects.create(
+                user=user, name="bench", confirmed=True, key=TOTPDevice.new_key()
+            )
         users.append((user, device))
     actor = users[0][0]
     tickets = list(Ticket.objects.filter(queue=queue).values_list("pk", flat=True)[:n_tickets])
@@ -212,12 +214,12 @@ def prepare(n_sessions: int, n_users: int, n_tickets: int) -> tuple[list[str], o
     now = time.time()
     for i in range(n_sessions):
         user, device = users[i % len(users)]
-        session = SessionStore()
+        # What the two-step login leaves in a session (accounts/views.py).
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session_policy.start(session, now)
+        session_policy.stamp_verified(session, device=device, ip="127.0.0.1", now=now)
         session.create()
         keys.append(session.session_key)
     return keys, actor, tickets

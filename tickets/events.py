@@ -220,15 +220,6 @@ def collect_activity(
         ticket.__dict__.setdefault(_ACTIVITY, []).append(instance)
 
 
-def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """Logging out closes the sockets of that session (user_logged_out is sent before the
-    session is flushed, so its key is still the one the sockets joined with)."""
-    session = getattr(request, "session", None)
-    key = getattr(session, "session_key", None)
-    if key:
-        disconnect_sessions([key], reason="logout")
-
-
 def membership_changed(
     sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
 ) -> None:
@@ -269,12 +260,11 @@ def _users_attr(sender: Any) -> str:
 
 def connect_receivers() -> None:
     from django.contrib.auth import get_user_model
-    from django.contrib.auth.signals import user_logged_out
     from django.db.models.signals import m2m_changed, post_init, post_save
 
     post_init.connect(snapshot_ticket, sender=Ticket, dispatch_uid="live_snapshot_ticket")
     post_save.connect(collect_activity, sender=Activity, dispatch_uid="live_collect_activity")
-    user_logged_out.connect(close_sockets_on_logout, dispatch_uid="live_close_on_logout")
+    # Logging out closes that session's sockets through accounts/receivers.py (user_logged_out).
     m2m_changed.connect(
         membership_changed, sender=_queue_members(), dispatch_uid="live_queue_members"
     )

@@ -1,21 +1,22 @@
 """The live dashboard in a real browser: two agents side by side in two browser contexts see
-each other's changes without reloading, subjects render as text, the page reconnects and
-resynchronises after a server restart, and a logout ends the live connection."""
+each other's changes without reloading, subjects render as text, nothing breaks the CSP, the
+page reconnects and resynchronises after a server restart, and a logout ends the live
+connection. Uses the shared browser fixtures (tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import CSP_LISTENER, Remote, in_browser
 from tests.conftest import make_user
 from tests.live.conftest import live_session
-from tests.live.daphne import Daphne, daphne
+from tests.live.daphne import daphne
 from tickets import services
 
 pytestmark = [
@@ -28,59 +29,70 @@ XSS = "<img src=x onerror=alert(1)>"
 LIVE_WITHIN = 2000  # ms: the issue's bound for a change to show on the other agent's page
 
 
-@pytest.fixture
-def server(db: Any) -> Iterator[Daphne]:
-    with daphne() as running:
-        yield running
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop in this thread; Django's ORM would refuse to
-    # run beside it, though nothing here runs concurrently (the servers never get this flag).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-
-
-def page_for(browser: Browser, server: Daphne, session_key: str, dialogs: list[str]) -> Page:
-    """A page in its own browser context (own cookies), logged in with that session."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": server.url}]
+def _watch(page: Page, problems: list[str]) -> Page:
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss())
     )
-    page = context.new_page()
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     return page
 
 
-def outside_the_browser_loop(function: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run service code (which publishes with async_to_sync) in a thread of its own, away
-    from the event loop Playwright keeps in the test's thread."""
-    from django.db import connection
+def open_as(browser: Remote, base_url: str, session_key: str) -> Remote:
+    """A page in a browser context of its own, logged in with this session. ``page.problems``
+    collects CSP violations, console errors and dialogs (an executed alert() included)."""
+    problems: list[str] = []
 
-    def call() -> Any:
-        try:
-            return function(*args, **kwargs)
-        finally:
-            connection.close()
+    def open_page(chromium: Any) -> Page:
+        context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10_000)
+        context.add_init_script(CSP_LISTENER)
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": base_url}]
+        )
+        return _watch(context.new_page(), problems)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
+    page = in_browser(open_page, browser)
+    object.__setattr__(page, "problems", problems)
+    return page
 
 
-def open_live(page: Page, url: str) -> None:
-    page.goto(url)
-    expect(page.locator("[data-live-status]")).to_have_attribute("data-state", "live")
+def another_tab(page: Remote) -> Remote:
+    problems = page.problems
+    tab = in_browser(lambda p: _watch(p.context.new_page(), problems), page)
+    object.__setattr__(tab, "problems", problems)
+    return tab
+
+
+def check(page: Remote, assertion: Callable[[Page], Any]) -> None:
+    """Run a Playwright assertion (``expect``) against the page, in the browser's thread."""
+    in_browser(assertion, page)
+
+
+def text_of(page: Remote, selector: str, text: str, timeout: int = LIVE_WITHIN) -> None:
+    check(page, lambda p: expect(p.locator(selector)).to_have_text(text, timeout=timeout))
+
+
+def contains(page: Remote, selector: str, text: str, timeout: int = LIVE_WITHIN) -> None:
+    check(page, lambda p: expect(p.locator(selector)).to_contain_text(text, timeout=timeout))
+
+
+def live_state(page: Remote, state: str, timeout: int = 10_000) -> None:
+    check(
+        page,
+        lambda p: expect(p.locator("[data-live-status]")).to_have_attribute(
+            "data-state", state, timeout=timeout
+        ),
+    )
+
+
+def open_live(page: Remote, path: str) -> None:
+    page.goto(path)
+    live_state(page, "live")
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
 
-def still_same_document(page: Page) -> bool:
+def same_document(page: Remote) -> bool:
     return page.evaluate("window.__sameDocument === true")
 
 
@@ -91,128 +103,108 @@ def colleague(queue_a: Any) -> Any:
     return user
 
 
-@pytest.fixture
-def sessions(agent: Any, colleague: Any) -> dict[str, str]:
-    """Verified login sessions, made before the browser starts: database work done inside
-    Playwright's greenlet would open connections that the test teardown cannot see."""
-    return {"alice": live_session(agent), "carol": live_session(colleague)}
-
-
-def test_two_agents_see_each_others_changes_without_reloading(sessions, server, browser):
-    dialogs: list[str] = []
-    alice = page_for(browser, server, sessions["alice"], dialogs)
-    carol_dashboard = page_for(browser, server, sessions["carol"], dialogs)
-    carol_list = carol_dashboard.context.new_page()
-    open_live(carol_dashboard, server.url + "/dashboard/")
-    open_live(carol_list, server.url + "/tickets/?status=active")
-    expect(carol_dashboard.locator('[data-count="status-new"]')).to_have_text("0")
+def test_two_agents_see_each_others_changes_without_reloading(browser, live_url, agent, colleague):
+    alice = open_as(browser, live_url, live_session(agent))
+    carol_dashboard = open_as(browser, live_url, live_session(colleague))
+    carol_list = another_tab(carol_dashboard)
+    open_live(carol_dashboard, "/dashboard/")
+    open_live(carol_list, "/tickets/?status=active")
+    text_of(carol_dashboard, '[data-count="status-new"]', "0")
 
     # Alice creates a ticket whose subject is an HTML injection attempt.
-    alice.goto(server.url + "/tickets/new/")
+    alice.goto("/tickets/new/")
     alice.select_option("#id_queue", label="Alpha support")
     alice.fill("#id_subject", XSS)
     alice.fill("#id_description", "Steps to reproduce")
     alice.click("button:has-text('Create ticket')")
-    expect(alice.locator("h1")).to_contain_text(XSS)
+    contains(alice, "h1", XSS, timeout=10_000)
     ref = alice.locator("h1 .ref").text_content()
 
     # Carol's dashboard and list follow within 2 s, the subject shown as text.
-    expect(carol_dashboard.locator('[data-count="status-new"]')).to_have_text(
-        "1", timeout=LIVE_WITHIN
+    text_of(carol_dashboard, '[data-count="status-new"]', "1")
+    text_of(carol_dashboard, '[data-count="unassigned"]', "1")
+    check(
+        carol_dashboard,
+        lambda p: expect(p.locator('[data-panel="unassigned"] li')).to_have_count(
+            1, timeout=LIVE_WITHIN
+        ),
     )
-    expect(carol_dashboard.locator('[data-count="unassigned"]')).to_have_text(
-        "1", timeout=LIVE_WITHIN
-    )
-    unassigned = carol_dashboard.locator('[data-panel="unassigned"] li')
-    expect(unassigned).to_have_count(1, timeout=LIVE_WITHIN)
-    expect(unassigned).to_contain_text(f"{ref} {XSS}")
-    expect(carol_dashboard.locator("ol[data-feed] li").first).to_contain_text(
-        f"alice created {ref} {XSS}"
-    )
-    row = carol_list.locator(f"tbody tr:has-text('{ref}')")
-    expect(row).to_have_count(1, timeout=LIVE_WITHIN)
-    expect(row.locator("td.subject")).to_have_text(XSS)
-    expect(carol_list.locator("[data-list-count]")).to_have_text("1 ticket")
+    contains(carol_dashboard, '[data-panel="unassigned"] li', f"{ref} {XSS}")
+    contains(carol_dashboard, "ol[data-feed] li >> nth=0", f"alice created {ref} {XSS}")
+    row = f"tbody tr:has-text('{ref}')"
+    text_of(carol_list, f"{row} td.subject", XSS)
+    text_of(carol_list, "[data-list-count]", "1 ticket")
     assert carol_dashboard.locator("main img").count() == 0
     assert carol_list.locator("main img").count() == 0
 
-    # Carol opens the ticket: Alice's page shows who else is looking.
-    carol_ticket = carol_dashboard.context.new_page()
-    open_live(carol_ticket, server.url + f"/tickets/{ref}/")
+    # Carol opens the ticket: each page shows who else is looking.
+    carol_ticket = another_tab(carol_dashboard)
+    open_live(carol_ticket, f"/tickets/{ref}/")
     alice.evaluate("window.__sameDocument = true")
-    expect(alice.locator("[data-presence]")).to_contain_text(
-        "Also viewing: carol", timeout=LIVE_WITHIN
-    )
-    expect(carol_ticket.locator("[data-presence]")).to_contain_text(
-        "Also viewing: alice", timeout=LIVE_WITHIN
-    )
+    contains(alice, "[data-presence]", "Also viewing: carol")
+    contains(carol_ticket, "[data-presence]", "Also viewing: alice")
 
     # Alice assigns it to Carol: Carol's counters, lists and ticket page follow.
     alice.select_option("#id_assignee", label="carol")
     alice.click("button:has-text('Assign')")
-    expect(carol_dashboard.locator('[data-count="mine"]')).to_have_text("1", timeout=LIVE_WITHIN)
-    expect(carol_dashboard.locator('[data-count="unassigned"]')).to_have_text(
-        "0", timeout=LIVE_WITHIN
+    text_of(carol_dashboard, '[data-count="mine"]', "1")
+    text_of(carol_dashboard, '[data-count="unassigned"]', "0")
+    contains(carol_dashboard, '[data-panel="mine"] li', ref)
+    check(
+        carol_dashboard,
+        lambda p: expect(p.locator('[data-panel="unassigned"] [data-empty]')).to_be_visible(),
     )
-    expect(carol_dashboard.locator('[data-panel="mine"] li')).to_contain_text(
-        ref, timeout=LIVE_WITHIN
-    )
-    expect(carol_dashboard.locator('[data-panel="unassigned"] [data-empty]')).to_be_visible()
-    expect(row.locator('td[data-col="assignee"]')).to_have_text("carol", timeout=LIVE_WITHIN)
-    expect(carol_ticket.locator("[data-ticket-banner]")).to_contain_text(
-        "alice assigned (carol) just now.", timeout=LIVE_WITHIN
-    )
+    text_of(carol_list, f'{row} td[data-col="assignee"]', "carol")
+    contains(carol_ticket, "[data-ticket-banner]", "alice assigned (carol) just now.")
 
-    # Alice moves it along: status counters follow.
+    # Alice moves it along: the status counters follow.
     alice.click("button:has-text('Mark pending')")
-    expect(carol_dashboard.locator('[data-count="status-pending"]')).to_have_text(
-        "1", timeout=LIVE_WITHIN
-    )
-    expect(carol_dashboard.locator('[data-count="status-new"]')).to_have_text(
-        "0", timeout=LIVE_WITHIN
-    )
-    expect(row.locator('td[data-col="status"]')).to_have_text("Pending", timeout=LIVE_WITHIN)
-    expect(carol_ticket.locator("[data-ticket-banner]")).to_contain_text(
-        "alice changed status (New → Pending) just now.", timeout=LIVE_WITHIN
-    )
+    text_of(carol_dashboard, '[data-count="status-pending"]', "1")
+    text_of(carol_dashboard, '[data-count="status-new"]', "0")
+    text_of(carol_list, f'{row} td[data-col="status"]', "Pending")
+    contains(carol_ticket, "[data-ticket-banner]", "alice changed status (New → Pending) just now.")
 
     ARTIFACTS.mkdir(exist_ok=True)
     carol_dashboard.screenshot(path=str(ARTIFACTS / "live-dashboard.png"), full_page=True)
     carol_list.screenshot(path=str(ARTIFACTS / "live-ticket-list.png"), full_page=True)
     carol_ticket.screenshot(path=str(ARTIFACTS / "live-ticket-detail.png"), full_page=True)
     for page in (carol_dashboard, carol_list, carol_ticket):
-        assert still_same_document(page)
-    assert dialogs == []
+        assert same_document(page)
+    assert alice.problems == []
+    assert carol_dashboard.problems == []
 
 
-def test_a_page_reconnects_after_a_restart_and_catches_up(
-    agent, queue_a, sessions, server, browser
-):
-    carol = page_for(browser, server, sessions["carol"], [])
-    open_live(carol, server.url + "/dashboard/")
-    server.stop()
-    expect(carol.locator("[data-live-status]")).to_have_attribute("data-state", "reconnecting")
+def test_a_page_reconnects_after_a_restart_and_catches_up(browser, agent, colleague, queue_a):
+    key = live_session(colleague)
+    with daphne() as server:
+        carol = open_as(browser, server.url, key)
+        open_live(carol, "/dashboard/")
+        server.stop()
+        live_state(carol, "reconnecting")
 
-    # A change while the page is offline: its event reaches nobody.
-    outside_the_browser_loop(
-        services.ticket_create, actor=agent, queue=queue_a, subject="Happened while offline"
-    )
+        # A change while the page is offline: its event reaches nobody.
+        services.ticket_create(actor=agent, queue=queue_a, subject="Happened while offline")
 
-    server.start()
-    expect(carol.locator("[data-live-status]")).to_have_attribute(
-        "data-state", "live", timeout=15000
-    )
-    expect(carol.locator('[data-count="status-new"]')).to_have_text("1", timeout=LIVE_WITHIN)
-    expect(carol.locator('[data-panel="unassigned"] li')).to_contain_text("Happened while offline")
-    assert still_same_document(carol)
+        server.start()
+        live_state(carol, "live", timeout=20_000)
+        text_of(carol, '[data-count="status-new"]', "1")
+        contains(carol, '[data-panel="unassigned"] li', "Happened while offline")
+        assert same_document(carol)
+        # While the server was down the browser logged failed connections; nothing else.
+        others = [
+            problem
+            for problem in carol.problems
+            if "WebSocket" not in problem and not problem.startswith("Failed to load resource")
+        ]
+        assert others == []
 
 
-def test_logging_out_in_another_tab_ends_the_live_connection(sessions, server, browser):
-    carol = page_for(browser, server, sessions["carol"], [])
-    open_live(carol, server.url + "/dashboard/")
-    other_tab = carol.context.new_page()
-    other_tab.goto(server.url + "/tickets/")
+def test_logging_out_in_another_tab_ends_the_live_connection(browser, live_url, colleague):
+    carol = open_as(browser, live_url, live_session(colleague))
+    open_live(carol, "/dashboard/")
+    other_tab = another_tab(carol)
+    other_tab.goto("/tickets/")
     other_tab.click("button:has-text('Log out')")
-    status = carol.locator("[data-live-status]")
-    expect(status).to_have_attribute("data-state", "ended", timeout=LIVE_WITHIN)
-    expect(status).to_contain_text("Your session has ended. Log in again")
+    live_state(carol, "ended", timeout=LIVE_WITHIN)
+    contains(carol, "[data-live-status]", "Your session has ended. Log in again")
+    assert carol.problems == []

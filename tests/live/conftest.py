@@ -9,13 +9,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import session_policy
+from accounts.session_store import SessionStore
 from tests.conftest import login
 from tickets.consumers import OPEN_SOCKETS_KEY
 
@@ -25,20 +23,16 @@ WAIT = 3
 
 
 def live_session(user: Any, *, verified: bool = True) -> str:
-    """A logged-in session key for the user, with a confirmed TOTP device as its verified
-    second factor (verified=False: the password step only)."""
+    """A logged-in session key for the user, made by tests.conftest.login(): both login steps,
+    a confirmed authenticator as the verified second factor (verified=False: the password
+    step only)."""
     client = Client()
     login(client, user)
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
-    session = SessionStore(key)
-    if verified and DEVICE_ID_SESSION_KEY not in session:
-        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    elif not verified:
-        session.pop(DEVICE_ID_SESSION_KEY, None)
-    if session_policy.AUTH_AT not in session:
-        session_policy.start(session)
-    session.save()
+    if not verified:
+        session = SessionStore(key)
+        session.pop(DEVICE_ID_SESSION_KEY)
+        session.save()
     return key
 
 

@@ -7,12 +7,11 @@ import time
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import session_policy
+from accounts.models import TOTPDevice
+from accounts.session_store import SessionStore
 from tests.live.conftest import close_code, live_session, nothing_more, open_socket, run
 from tickets import events
 from tickets.consumers import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
@@ -75,14 +74,22 @@ async def test_an_idle_session_closes_its_socket_within_seconds(agent, quick_che
 async def test_a_deleted_session_closes_its_socket_even_without_a_message(agent, quick_checks):
     key = await run(live_session, agent)
     socket = await open_socket(key)
-    await run(Session.objects.filter(session_key=key).delete)
+    sessions = SessionStore.get_model_class().objects
+    await run(sessions.filter(session_key=key).delete)
     assert await close_code(socket, timeout=3) == CLOSE_LOGIN_REQUIRED
+
+
+async def test_deactivating_a_user_closes_her_sockets_at_once(agent):
+    socket = await open_socket(await run(live_session, agent))
+    agent.is_active = False
+    await run(agent.save, update_fields=["is_active"])  # the accounts code ends her sessions
+    assert await close_code(socket, timeout=1) == CLOSE_LOGIN_REQUIRED
 
 
 async def test_a_deactivated_user_is_found_by_the_periodic_check(agent, quick_checks):
     socket = await open_socket(await run(live_session, agent))
-    agent.is_active = False
-    await run(agent.save, update_fields=["is_active"])
+    # A bulk update: no signal, no message; the next check finds it.
+    await run(type(agent).objects.filter(pk=agent.pk).update, is_active=False)
     assert await close_code(socket, timeout=3) == CLOSE_FORBIDDEN
 
 

@@ -3,6 +3,7 @@ pages, display fields only."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -80,6 +81,20 @@ def test_a_ticket_resync_shows_the_ticket_to_those_who_may_see_it(client, agent,
     login(client, agent_b)
     assert client.get(f"/live/tickets/{ticket_a.reference}.json").status_code == 404
     assert client.get("/live/tickets/T-999999.json").status_code == 404
+
+
+def test_a_resync_is_not_activity_and_keeps_no_idle_session_alive(client, agent, ticket_a):
+    from accounts import session_policy
+
+    login(client, agent)
+    session = client.session
+    long_ago = int(time.time()) - 20 * 60
+    session[session_policy.LAST_SEEN] = long_ago
+    session.save()
+    assert client.get("/live/dashboard.json").status_code == 200
+    assert client.session[session_policy.LAST_SEEN] == long_ago
+    assert client.get("/dashboard/").status_code == 200  # a page the user opened is activity
+    assert client.session[session_policy.LAST_SEEN] > long_ago
 
 
 @pytest.mark.parametrize(
