@@ -88,7 +88,9 @@ class BackupSet:
         return self.directory / f"{self.base}.{part}"
 
     def existing_parts(self) -> list[Path]:
-        return [p for part in (MANIFEST_PART, DB_PART, FILES_PART) if (p := self.path(part)).exists()]
+        return [
+            p for part in (MANIFEST_PART, DB_PART, FILES_PART) if (p := self.path(part)).exists()
+        ]
 
 
 def set_from_path(value: str | Path) -> BackupSet:
@@ -136,7 +138,8 @@ class AtomicFile:
         self._file: IO[bytes] | None = os.fdopen(fd, "wb", buffering=0)
 
     def write(self, data: bytes) -> None:
-        assert self._file is not None
+        if self._file is None:
+            raise ValueError("write after finish")
         view = memoryview(data)
         while view:
             written = self._file.write(view)
@@ -170,10 +173,6 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _strerror(exc: BaseException) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 # --- Manifests ---------------------------------------------------------------------------------
@@ -303,7 +302,11 @@ class Database:
         """argv and environment for psql/pg_dump: the password goes in PGPASSWORD, not argv."""
         sd = {**self.settings_dict, "OPTIONS": self.settings_dict.get("OPTIONS") or {}}
         args, env = DatabaseClient.settings_to_cmd_args_env(sd, [])
-        return [tool, *options, *args[1:]], {**os.environ, **(env or {}), "PGAPPNAME": "ticketsystem-ops"}
+        return [tool, *options, *args[1:]], {
+            **os.environ,
+            **(env or {}),
+            "PGAPPNAME": "ticketsystem-ops",
+        }
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         try:
@@ -330,7 +333,9 @@ def _pg_counts(cursor: Any) -> dict[str, int]:
     counts = {}
     for schema, table in _pg_tables(cursor):
         cursor.execute(
-            sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            sql.SQL("SELECT count(*) FROM {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(table)
+            )
         )
         counts[_table_key(schema, table)] = cursor.fetchone()[0]
     return counts
@@ -340,8 +345,10 @@ def _migrations(cursor: Any) -> tuple[dict[str, str], dict[str, str] | None]:
     """Latest migration per app, and the one applied last (None without Django tables)."""
     try:
         cursor.execute("SELECT app, max(name) FROM django_migrations GROUP BY app ORDER BY app")
-        per_app = {app: name for app, name in cursor.fetchall()}
-        cursor.execute("SELECT app, name FROM django_migrations ORDER BY applied DESC, id DESC LIMIT 1")
+        per_app = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT app, name FROM django_migrations ORDER BY applied DESC, id DESC LIMIT 1"
+        )
         row = cursor.fetchone()
     except (psycopg.Error, sqlite3.Error):
         return {}, None
@@ -363,12 +370,12 @@ class _Tool:
 
     def __init__(self, args: list[str], env: dict[str, str], **kwargs: Any) -> None:
         self.name = args[0]
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the tool
         try:
             self.proc = subprocess.Popen(args, env=env, stderr=self.stderr, **kwargs)  # noqa: S603
         except OSError as exc:
             self.stderr.close()
-            raise BackupError(f"cannot run {self.name}: {_strerror(exc)}") from None
+            raise BackupError(f"cannot run {self.name}: {gpg.describe(exc)}") from None
 
     def error(self) -> str:
         self.stderr.seek(0)
@@ -534,7 +541,7 @@ def _run_pipe(
         error = outcome["error"]
         if isinstance(error, BackupError):
             raise error
-        raise BackupError(f"attachment archive failed: {_strerror(error)}")
+        raise BackupError(f"attachment archive failed: {gpg.describe(error)}")
     return outcome.get("value"), consumed
 
 
@@ -577,7 +584,9 @@ def create_backup(*, keep_days: int | None = None) -> BackupResult:
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise BackupError(f"cannot create BACKUP_DIR {directory}: {_strerror(exc)}") from None
+            raise BackupError(
+                f"cannot create BACKUP_DIR {directory}: {gpg.describe(exc)}"
+            ) from None
         with backup_lock(database), gpg.keyring() as ring:
             recipients = gpg.import_recipients(ring)
             backup_set = BackupSet(directory, base)
@@ -587,9 +596,11 @@ def create_backup(*, keep_days: int | None = None) -> BackupResult:
             try:
                 db_file = AtomicFile(backup_set.path(DB_PART))
             except OSError as exc:
-                raise BackupError(f"cannot write to BACKUP_DIR {directory}: {_strerror(exc)}") from None
+                raise BackupError(
+                    f"cannot write to BACKUP_DIR {directory}: {gpg.describe(exc)}"
+                ) from None
             files.append(db_file)
-            dump = (_dump_postgres if database.engine == "postgresql" else _dump_sqlite)
+            dump = _dump_postgres if database.engine == "postgresql" else _dump_sqlite
             info = dump(database, ring, db_file)
             attachments = None
             if settings.ATTACHMENT_DIR.is_dir():
@@ -604,7 +615,9 @@ def create_backup(*, keep_days: int | None = None) -> BackupResult:
                 "created_at": started.astimezone(UTC).isoformat(),
                 "app_version": settings.VERSION,
                 "engine": database.engine,
-                "database": database.name if database.engine == "postgresql" else Path(database.name).name,
+                "database": database.name
+                if database.engine == "postgresql"
+                else Path(database.name).name,
                 **info,
                 "attachments": attachments,
                 "files": {
@@ -626,7 +639,7 @@ def create_backup(*, keep_days: int | None = None) -> BackupResult:
             _fsync_dir(directory)
             done = True
     except OSError as exc:
-        error = BackupError(f"backup failed: {_strerror(exc)}")
+        error = BackupError(f"backup failed: {gpg.describe(exc)}")
         _record_failure(services, "backup", base, started, database, error)
         raise error from None
     except BackupError as exc:
@@ -664,10 +677,15 @@ def _discard(files: list[AtomicFile]) -> None:
 
 
 def _record_failure(
-    services: Any, kind: str, name: str, started: datetime, database: Database | None, exc: Exception
+    services: Any,
+    kind: str,
+    name: str,
+    started: datetime,
+    database: Database | None,
+    exc: Exception,
 ) -> None:
     """Best effort: the database may be the thing that failed."""
-    try:
+    with contextlib.suppress(DatabaseError):
         services.backup_run_record(
             kind=kind,
             name=name,
@@ -676,8 +694,6 @@ def _record_failure(
             engine=database.engine if database else "",
             message=str(exc),
         )
-    except DatabaseError:
-        pass
 
 
 def _remove_stale_partials(directory: Path, older_than: timedelta = timedelta(hours=12)) -> None:
@@ -759,7 +775,8 @@ def _count_check_sql(counts: dict[str, int]) -> bytes:
         schema, _, name = table.rpartition(".")
         qualified = f"{_quote_ident(schema or 'public')}.{_quote_ident(name)}"
         lines.append(
-            f"SELECT count(*) INTO found FROM {qualified}; IF found <> {int(expected)} THEN"
+            # Identifiers are quoted and checked against TABLE_RE; counts are ints.
+            f"SELECT count(*) INTO found FROM {qualified}; IF found <> {int(expected)} THEN"  # noqa: S608
             f" RAISE EXCEPTION 'row count mismatch in %: expected {int(expected)}, found %',"
             f" {_quote_literal(table)}, found; END IF;"
         )
@@ -878,7 +895,9 @@ def _decrypt_sqlite(
     return memory
 
 
-def _compare_counts(expected: dict[str, int], found: dict[str, int], db: sqlite3.Connection) -> None:
+def _compare_counts(
+    expected: dict[str, int], found: dict[str, int], db: sqlite3.Connection
+) -> None:
     if set(expected) != set(found):
         db.close()
         missing = sorted(set(expected) ^ set(found))
@@ -886,7 +905,9 @@ def _compare_counts(expected: dict[str, int], found: dict[str, int], db: sqlite3
     for table, count in sorted(expected.items()):
         if found[table] != count:
             db.close()
-            raise BackupError(f"row count mismatch in {table}: expected {count}, found {found[table]}")
+            raise BackupError(
+                f"row count mismatch in {table}: expected {count}, found {found[table]}"
+            )
 
 
 def _sqlite_is_empty(path: Path) -> bool:
@@ -895,7 +916,9 @@ def _sqlite_is_empty(path: Path) -> bool:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return not db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+            return not db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
         finally:
             db.close()
     except sqlite3.Error:
@@ -931,7 +954,7 @@ def _write_sqlite(memory: sqlite3.Connection, target: Path, *, force: bool) -> N
     except (OSError, sqlite3.Error) as exc:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
-        raise BackupError(f"cannot write {target}: {_strerror(exc)}") from None
+        raise BackupError(f"cannot write {target}: {gpg.describe(exc)}") from None
 
 
 def _read_attachments(
@@ -999,7 +1022,9 @@ def scratch_database_name(base: str) -> str:
     prefix = settings.BACKUP_SCRATCH_DB_PREFIX or f"{base}_verify"
     name = f"{prefix}_{secrets.token_hex(4)}"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
-        raise BackupError(f"scratch database name {name!r} is not valid: check BACKUP_SCRATCH_DB_PREFIX")
+        raise BackupError(
+            f"scratch database name {name!r} is not valid: check BACKUP_SCRATCH_DB_PREFIX"
+        )
     return name
 
 
@@ -1009,9 +1034,13 @@ def scratch_postgres(server: Database) -> Iterator[Database]:
     name = scratch_database_name(server.name)
     with server.connect(autocommit=True) as conn:
         try:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+            )
         except psycopg.Error as exc:
-            raise BackupError(f"cannot create the scratch database {name}: {one_line(str(exc))}") from None
+            raise BackupError(
+                f"cannot create the scratch database {name}: {one_line(str(exc))}"
+            ) from None
     try:
         yield Database("postgresql", {**server.settings_dict, "NAME": name})
     finally:
@@ -1039,11 +1068,13 @@ def verify_backup(backup_set: BackupSet) -> RestoreResult:
                         "to a PostgreSQL server for the scratch database"
                     )
                 with scratch_postgres(server) as scratch:
-                    _restore_postgres(ring, backup_set, manifest, scratch, force=False, secret=secret)
-                target = "scratch database (dropped)"
+                    _restore_postgres(
+                        ring, backup_set, manifest, scratch, force=False, secret=secret
+                    )
+                target = "a scratch database (dropped)"
             else:
                 _decrypt_sqlite(ring, backup_set, manifest, secret).close()
-                target = "in-memory database"
+                target = "an in-memory database"
             if FILES_PART in manifest["files"]:
                 attachments = _read_attachments(ring, backup_set, manifest, secret, None)
     except BackupError as exc:
@@ -1083,7 +1114,9 @@ def restore_backup(
                     f"this is a {manifest['engine']} backup; it cannot be restored into {target.engine}"
                 )
             if attachments_dir is not None and FILES_PART in manifest["files"]:
-                staged = _stage_attachments(ring, backup_set, manifest, secret, attachments_dir, force)
+                staged = _stage_attachments(
+                    ring, backup_set, manifest, secret, attachments_dir, force
+                )
                 attachments = manifest.get("attachments")
             if target.engine == "postgresql":
                 _restore_postgres(ring, backup_set, manifest, target, force=force, secret=secret)
@@ -1101,7 +1134,8 @@ def restore_backup(
             _remove_tree(staged)
         _record_failure(services, "restore", backup_set.base, started, None, exc)
         raise
-    try:
+    # The configured database may be the one being rebuilt; the restore itself is done.
+    with contextlib.suppress(DatabaseError):
         services.backup_run_record(
             kind="restore",
             name=backup_set.base,
@@ -1111,8 +1145,6 @@ def restore_backup(
             size=sum(info["size"] for info in manifest["files"].values()),
             details={"target": target.label, "attachments": attachments},
         )
-    except DatabaseError:
-        pass  # the configured database may be the one being rebuilt; the restore itself is done
     return RestoreResult(backup_set, manifest, target.label, attachments)
 
 

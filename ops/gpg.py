@@ -41,6 +41,11 @@ def one_line(text: str, limit: int = 300) -> str:
     return ""
 
 
+def describe(exc: BaseException) -> str:
+    """An OSError as its plain reason ("No space left on device"), anything else as text."""
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     fingerprint: str
@@ -53,7 +58,14 @@ class KeyInfo:
 
     @property
     def description(self) -> str:
-        algo = {"1": "RSA", "16": "ElGamal", "17": "DSA", "18": "ECDH", "19": "ECDSA", "22": "EdDSA"}
+        algo = {
+            "1": "RSA",
+            "16": "ElGamal",
+            "17": "DSA",
+            "18": "ECDH",
+            "19": "ECDSA",
+            "22": "EdDSA",
+        }
         name = algo.get(self.algorithm, f"algo {self.algorithm}")
         size = f" {self.length}" if name in {"RSA", "DSA", "ElGamal"} else ""
         until = f", expires {self.expires:%Y-%m-%d}" if self.expires else ""
@@ -82,7 +94,7 @@ def keyring() -> Iterator[Keyring]:
         gpg.buffer_size = CHUNK
         yield Keyring(gpg=gpg, home=home)
     finally:
-        subprocess.run(
+        subprocess.run(  # noqa: S603
             ["gpgconf", "--homedir", str(home), "--kill", "all"],  # noqa: S607
             capture_output=True,
             check=False,
@@ -108,8 +120,7 @@ def _key_info(raw: dict[str, Any], *, secret: bool = False) -> KeyInfo:
         uids=tuple(raw.get("uids", [])),
         expires=datetime.fromtimestamp(int(expires), UTC) if expires else None,
         # Capital E: the key as a whole (primary or a valid subkey) can encrypt.
-        can_encrypt="E" in raw.get("cap", "")
-        or any("e" in sub.get("cap", "") for sub in subkeys),
+        can_encrypt="E" in raw.get("cap", "") or any("e" in sub.get("cap", "") for sub in subkeys),
         secret=secret,
     )
 
@@ -245,7 +256,7 @@ def encrypt_stream(ring: Keyring, source: IO[bytes], sink: Sink, *, compress: bo
     finally:
         ring.gpg.on_data = None
     if sink.error is not None:
-        raise BackupError(f"cannot write the encrypted backup: {sink.error}")
+        raise BackupError(f"cannot write the encrypted backup: {describe(sink.error)}")
     if not result.ok or "END_ENCRYPTION" not in _status_lines(result.stderr):
         reason = one_line(result.stderr) or result.status or "unknown error"
         raise BackupError(f"gpg could not encrypt: {reason}")
@@ -296,9 +307,7 @@ def decrypt_stream(ring: Keyring, source: IO[bytes], sink: Sink, *, secret: str 
         )
     if key_errors:
         raise BackupError(f"cannot decrypt with the backup key (gpg error {min(key_errors)})")
-    if "BADMDC" in statuses or (
-        "DECRYPTION_FAILED" in statuses and "BEGIN_DECRYPTION" in statuses
-    ):
+    if "BADMDC" in statuses or ("DECRYPTION_FAILED" in statuses and "BEGIN_DECRYPTION" in statuses):
         raise BackupError("cannot decrypt: the file is damaged or was modified")
     if not result.ok or "DECRYPTION_OKAY" not in statuses:
         reason = one_line(result.stderr) or result.status or "unknown error"
@@ -306,4 +315,4 @@ def decrypt_stream(ring: Keyring, source: IO[bytes], sink: Sink, *, secret: str 
     if "GOODMDC" not in statuses:
         raise BackupError("cannot decrypt: the file has no integrity protection (MDC)")
     if sink.error is not None:
-        raise BackupError(f"cannot process the decrypted data: {sink.error}")
+        raise BackupError(f"cannot process the decrypted data: {describe(sink.error)}")

@@ -64,7 +64,9 @@ class RequestMetricsMiddleware:
         return response
 
 
-def _gauge(name: str, documentation: str, value: float, labels: dict[str, str] | None = None) -> Metric:
+def _gauge(
+    name: str, documentation: str, value: float, labels: dict[str, str] | None = None
+) -> Metric:
     family = GaugeMetricFamily(name, documentation, labels=list(labels or {}))
     family.add_metric(list((labels or {}).values()), value)
     return family
@@ -80,7 +82,9 @@ class HelpdeskCollector:
 
         now = timezone.now()
         try:
-            by_status = dict(Ticket.objects.values_list("status").annotate(n=Count("id")).order_by())
+            by_status = dict(
+                Ticket.objects.values_list("status").annotate(n=Count("id")).order_by()
+            )
             tickets = GaugeMetricFamily(
                 "ticketsystem_tickets", "Tickets by status.", labels=["status"]
             )
@@ -134,7 +138,9 @@ class HelpdeskCollector:
             database_up = 1
         except DatabaseError:
             database_up = 0
-        yield _gauge("ticketsystem_database_up", "1 when the database answered this scrape.", database_up)
+        yield _gauge(
+            "ticketsystem_database_up", "1 when the database answered this scrape.", database_up
+        )
         yield _gauge(
             "ticketsystem_websockets_open",
             "Open dashboard websockets (cache key ws:open, kept by the live dashboard).",
@@ -145,7 +151,7 @@ class HelpdeskCollector:
 def _open_websockets() -> float:
     try:
         value = cache.get(settings.WS_OPEN_CACHE_KEY)
-    except Exception:  # noqa: BLE001 - an unreachable cache is reported as NaN, not a 500
+    except Exception:  # an unreachable cache is reported as NaN, not a 500
         return math.nan
     try:
         return max(0, int(value)) if value is not None else 0

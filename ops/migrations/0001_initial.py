@@ -4,45 +4,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='MonitorCheck',
+            name="MonitorCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=40, unique=True)),
-                ('failing', models.BooleanField(default=False)),
-                ('summary', models.CharField(blank=True, max_length=300)),
-                ('since', models.DateTimeField(help_text='When the check last changed state')),
-                ('last_checked_at', models.DateTimeField()),
-                ('last_alert_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=40, unique=True)),
+                ("failing", models.BooleanField(default=False)),
+                ("summary", models.CharField(blank=True, max_length=300)),
+                ("since", models.DateTimeField(help_text="When the check last changed state")),
+                ("last_checked_at", models.DateTimeField()),
+                ("last_alert_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='BackupRun',
+            name="BackupRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('backup', 'Backup'), ('verify', 'Restore drill'), ('restore', 'Restore')], max_length=10)),
-                ('name', models.CharField(blank=True, help_text="The backup set's name", max_length=200)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField()),
-                ('ok', models.BooleanField()),
-                ('engine', models.CharField(blank=True, max_length=20)),
-                ('size', models.BigIntegerField(default=0, help_text='Bytes written (backup) or read')),
-                ('message', models.CharField(blank=True, max_length=500)),
-                ('details', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("backup", "Backup"),
+                            ("verify", "Restore drill"),
+                            ("restore", "Restore"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(blank=True, help_text="The backup set's name", max_length=200),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField()),
+                ("ok", models.BooleanField()),
+                ("engine", models.CharField(blank=True, max_length=20)),
+                (
+                    "size",
+                    models.BigIntegerField(default=0, help_text="Bytes written (backup) or read"),
+                ),
+                ("message", models.CharField(blank=True, max_length=500)),
+                ("details", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-finished_at', '-id'],
-                'indexes': [models.Index(fields=['kind', 'ok', '-finished_at'], name='backuprun_latest')],
+                "ordering": ["-finished_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["kind", "ok", "-finished_at"], name="backuprun_latest")
+                ],
             },
         ),
     ]

@@ -31,6 +31,6 @@ class Command(BaseCommand):
         counts = result.manifest["row_counts"]
         files = f", {result.attachments['files']} attachment files" if result.attachments else ""
         self.stdout.write(
-            f"verified {backup_set.base}: restored into a {result.target}, "
+            f"verified {backup_set.base}: restored into {result.target}, "
             f"{len(counts)} tables and {sum(counts.values())} rows match the manifest{files}"
         )
