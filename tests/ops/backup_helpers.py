@@ -58,12 +58,26 @@ def decrypt_head(keys: GpgKeys, path: Path, tmp: Path, length: int = 5) -> bytes
     home = tmp / "decrypt-home"
     home.mkdir(mode=0o700)
     try:
-        subprocess.run(["gpg", "--homedir", str(home), "--batch", "--import", str(keys.secret)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["gpg", "--homedir", str(home), "--batch", "--import", str(keys.secret)],
+            check=True,
+            capture_output=True,
+        )
         out = subprocess.run(
-            ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback",
-             "--passphrase-file", str(keys.passphrase_file), "--decrypt", str(path)],
-            check=True, capture_output=True,
+            [
+                "gpg",
+                "--homedir",
+                str(home),
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase-file",
+                str(keys.passphrase_file),
+                "--decrypt",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
         )
         return out.stdout[:length]
     finally:
@@ -73,8 +87,19 @@ def decrypt_head(keys: GpgKeys, path: Path, tmp: Path, length: int = 5) -> bytes
 def recipients(keys: GpgKeys, path: Path) -> str:
     """gpg's view of who a file is encrypted to (status lines), without any secret key."""
     out = subprocess.run(
-        ["gpg", "--homedir", str(keys.home), "--batch", "--status-fd", "1", "--list-only",
-         "--decrypt", str(path)],
-        capture_output=True, text=True, check=False,
+        [
+            "gpg",
+            "--homedir",
+            str(keys.home),
+            "--batch",
+            "--status-fd",
+            "1",
+            "--list-only",
+            "--decrypt",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return out.stdout

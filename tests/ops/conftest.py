@@ -37,8 +37,17 @@ class GpgKeys:
 
 def _gpg(home: Path, *args: str, passphrase: str = "") -> str:
     result = subprocess.run(
-        ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback",
-         "--passphrase", passphrase, *args],
+        [
+            "gpg",
+            "--homedir",
+            str(home),
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            passphrase,
+            *args,
+        ],
         capture_output=True,
         check=True,
         text=True,
@@ -49,7 +58,9 @@ def _gpg(home: Path, *args: str, passphrase: str = "") -> str:
 def _make_key(home: Path, uid: str, passphrase: str) -> str:
     _gpg(home, "--quick-gen-key", uid, "ed25519", "cert", "never", passphrase=passphrase)
     listing = _gpg(home, "--list-keys", "--with-colons", uid)
-    fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+    fingerprint = next(
+        line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr")
+    )
     _gpg(home, "--quick-add-key", fingerprint, "cv25519", "encr", "never", passphrase=passphrase)
     return fingerprint
 
@@ -105,7 +116,12 @@ def backup_settings(settings: Any, tmp_path: Path, gpg_keys: GpgKeys) -> Any:
 
 def server_params() -> dict[str, Any]:
     sd = connection.settings_dict
-    params = {"user": sd["USER"], "password": sd["PASSWORD"], "host": sd["HOST"], "port": sd["PORT"]}
+    params = {
+        "user": sd["USER"],
+        "password": sd["PASSWORD"],
+        "host": sd["HOST"],
+        "port": sd["PORT"],
+    }
     return {key: value for key, value in params.items() if value}
 
 
@@ -123,7 +139,9 @@ def empty_database() -> Iterator[str]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     yield database_url(name)
     with psycopg.connect(dbname="postgres", autocommit=True, **server_params()) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def table_names(url: str) -> list[str]:
@@ -142,7 +160,9 @@ def scratch_databases() -> list[str]:
     return [row[0] for row in rows]
 
 
-def manage(*args: str, env: dict[str, str], check: bool = False) -> subprocess.CompletedProcess[str]:
+def manage(
+    *args: str, env: dict[str, str], check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run manage.py in a subprocess (its own settings from ``env``)."""
     return subprocess.run(
         [sys.executable, str(BASE_DIR / "manage.py"), *args],
@@ -167,3 +187,14 @@ def sqlite_env(data_dir: Path, keys: GpgKeys, **extra: str) -> dict[str, str]:
     env.pop("BACKUP_GPG_PASSPHRASE", None)
     env.update(extra)
     return env
+
+
+@pytest.fixture
+def role_groups(transactional_db: Any) -> None:
+    """Transactional tests flush the data migration's groups; make them again."""
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import ROLES
+
+    for role in ROLES:
+        Group.objects.get_or_create(name=role)

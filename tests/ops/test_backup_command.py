@@ -20,7 +20,7 @@ from ops.models import BackupRun
 from tests.ops.backup_helpers import copy_set, decrypt_head, only_set, read_manifest, recipients
 from tests.ops.conftest import BASE_DIR, database_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("role_groups")]
 
 
 def visible_files(directory: Path) -> list[str]:
@@ -54,7 +54,9 @@ def test_it_writes_an_encrypted_set_with_a_manifest(backup_settings, gpg_keys, t
 
 def test_it_refuses_without_a_recipient_key(backup_settings):
     backup_settings.BACKUP_GPG_PUBLIC_KEY_FILE = ""
-    with pytest.raises(CommandError, match="no backup recipient key.*refusing to write an unencrypted"):
+    with pytest.raises(
+        CommandError, match="no backup recipient key.*refusing to write an unencrypted"
+    ):
         call_command("backup")
     assert not any(p.suffix in {".gpg", ".json"} for p in backup_settings.BACKUP_DIR.iterdir())
     assert BackupRun.objects.get().ok is False
@@ -124,7 +126,11 @@ def test_a_full_disk_fails_with_one_line_and_leaves_no_file(backup_settings, gpg
     )
     result = subprocess.run(
         ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("CommandError")]
