@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 from datetime import timedelta
@@ -28,7 +29,7 @@ def visible_files(directory: Path) -> list[str]:
 
 
 def test_it_writes_an_encrypted_set_with_a_manifest(backup_settings, gpg_keys, ticket_a, tmp_path):
-    call_command("backup", stdout=open(os.devnull, "w"))
+    call_command("backup", stdout=io.StringIO())
 
     directory = backup_settings.BACKUP_DIR
     base = only_set(directory)
@@ -55,7 +56,7 @@ def test_it_writes_an_encrypted_set_with_a_manifest(backup_settings, gpg_keys, t
 def test_it_refuses_without_a_recipient_key(backup_settings):
     backup_settings.BACKUP_GPG_PUBLIC_KEY_FILE = ""
     with pytest.raises(
-        CommandError, match="no backup recipient key.*refusing to write an unencrypted"
+        CommandError, match=r"no backup recipient key.*refusing to write an unencrypted"
     ):
         call_command("backup")
     assert not any(p.suffix in {".gpg", ".json"} for p in backup_settings.BACKUP_DIR.iterdir())
@@ -89,7 +90,7 @@ def test_it_backs_up_the_attachment_store(backup_settings, gpg_keys, tmp_path):
     (store / "two.bin").write_bytes(b"x" * 10)
     (store / "link").symlink_to("/etc/passwd")  # never followed out of the store
 
-    call_command("backup", stdout=open(os.devnull, "w"))
+    call_command("backup", stdout=io.StringIO())
 
     base = only_set(backup_settings.BACKUP_DIR)
     manifest = read_manifest(backup_settings.BACKUP_DIR, base)
@@ -100,7 +101,7 @@ def test_it_backs_up_the_attachment_store(backup_settings, gpg_keys, tmp_path):
 
 
 def test_it_records_the_run_and_a_security_event(backup_settings):
-    call_command("backup", stdout=open(os.devnull, "w"))
+    call_command("backup", stdout=io.StringIO())
 
     run = BackupRun.objects.get()
     assert run.ok and run.kind == "backup" and run.size > 0
@@ -141,7 +142,7 @@ def test_a_full_disk_fails_with_one_line_and_leaves_no_file(backup_settings, gpg
 
 
 def test_retention_deletes_only_its_own_expired_sets(backup_settings):
-    call_command("backup", stdout=open(os.devnull, "w"))
+    call_command("backup", stdout=io.StringIO())
     directory = backup_settings.BACKUP_DIR
     base = only_set(directory)
     now = timezone.now()
@@ -166,7 +167,7 @@ def test_retention_deletes_only_its_own_expired_sets(backup_settings):
 
 
 def test_retention_never_deletes_the_newest_good_set(backup_settings):
-    call_command("backup", stdout=open(os.devnull, "w"))
+    call_command("backup", stdout=io.StringIO())
     directory = backup_settings.BACKUP_DIR
     base = only_set(directory)
 
