@@ -35,7 +35,7 @@ log "restarting"
 $compose up -d --remove-orphans --wait
 
 log "post-update securitycheck"
-if ! $compose exec -T web python manage.py securitycheck; then
+if ! $compose exec -T cron python manage.py securitycheck; then
   status=1
 fi
 docker image prune -f >/dev/null
