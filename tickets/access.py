@@ -90,5 +90,9 @@ def assignee_filter_choices(user: Any) -> list[tuple[int, str]]:
     people = user_model.objects.filter(is_active=True)
     ids = visible_queue_ids(user)
     roles = Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True)
-    people = people.filter(Q(groups__name__in=ROLES) | Q(is_superuser=True) if ids is None else Q(queues__in=ids) | roles)
+    people = people.filter(
+        Q(groups__name__in=ROLES) | Q(is_superuser=True)
+        if ids is None
+        else Q(queues__in=ids) | roles
+    )
     return list(people.distinct().order_by("username").values_list("id", "username"))

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.admin_actions import export_personal_data
 from tickets import access, services
 from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Ticket
 
@@ -24,11 +25,29 @@ class QueueAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "description", "members"]}),
         (
             "SLA: first response (minutes)",
-            {"fields": [("sla_response_low", "sla_response_normal", "sla_response_high", "sla_response_urgent")]},
+            {
+                "fields": [
+                    (
+                        "sla_response_low",
+                        "sla_response_normal",
+                        "sla_response_high",
+                        "sla_response_urgent",
+                    )
+                ]
+            },
         ),
         (
             "SLA: resolution (minutes)",
-            {"fields": [("sla_resolution_low", "sla_resolution_normal", "sla_resolution_high", "sla_resolution_urgent")]},
+            {
+                "fields": [
+                    (
+                        "sla_resolution_low",
+                        "sla_resolution_normal",
+                        "sla_resolution_high",
+                        "sla_resolution_urgent",
+                    )
+                ]
+            },
         ),
     ]
 
@@ -50,8 +69,11 @@ class ContactAdmin(admin.ModelAdmin):
     search_help_text = "Exact email address (contacts are encrypted; only exact matches work)."
     readonly_fields = ["created_at", "erased_at"]
     fields = ["name", "email", "phone", "created_at", "erased_at"]
+    actions = [export_personal_data]
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str) -> tuple[QuerySet[Contact], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str
+    ) -> tuple[QuerySet[Contact], bool]:
         if not search_term.strip():
             return queryset, False
         return queryset.filter(email_index=Contact.email_lookup(search_term)), False
@@ -69,8 +91,16 @@ class TicketAdminForm(forms.ModelForm):
         data = super().clean()
         original = self.instance
         status = data.get("status")
-        if original.pk and status and status != original.status and status not in TRANSITIONS[original.status]:
-            self.add_error("status", f"A {original.get_status_display().lower()} ticket cannot become {status}.")
+        if (
+            original.pk
+            and status
+            and status != original.status
+            and status not in TRANSITIONS[original.status]
+        ):
+            self.add_error(
+                "status",
+                f"A {original.get_status_display().lower()} ticket cannot become {status}.",
+            )
         if not original.pk and status and status != "new":
             self.add_error("status", "New tickets start as new.")
         queue, assignee = data.get("queue"), data.get("assignee")
@@ -82,13 +112,30 @@ class TicketAdminForm(forms.ModelForm):
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     form = TicketAdminForm
-    list_display = ["reference", "subject", "queue", "status", "priority", "assignee", "due_at", "updated_at"]
+    list_display = [
+        "reference",
+        "subject",
+        "queue",
+        "status",
+        "priority",
+        "assignee",
+        "due_at",
+        "updated_at",
+    ]
     list_filter = ["status", "priority", "queue"]
     list_select_related = ["queue", "assignee"]
     search_fields = ["subject"]
     autocomplete_fields = ["queue"]
     raw_id_fields = ["assignee", "contact"]
-    readonly_fields = ["created_by", "created_at", "updated_at", "first_response_at", "resolved_at", "closed_at", "due_at"]
+    readonly_fields = [
+        "created_by",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+        "due_at",
+    ]
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False
@@ -96,13 +143,17 @@ class TicketAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         return access.restrict(super().get_queryset(request), request.user).defer("description")
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str) -> tuple[QuerySet[Ticket], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
+    ) -> tuple[QuerySet[Ticket], bool]:
         pk = Ticket.pk_from_reference(search_term.strip().upper())
         if pk is not None:
             return queryset.filter(pk=pk), False
         return super().get_search_results(request, queryset, search_term)
 
-    def save_model(self, request: HttpRequest, obj: Ticket, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Ticket, form: forms.ModelForm, change: bool
+    ) -> None:
         data = form.cleaned_data
         try:
             if not change:

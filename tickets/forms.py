@@ -8,7 +8,16 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 
 from tickets import access
-from tickets.models import MAX_TEXT, Priority, Queue, Status, validate_printable, validate_single_line
+from tickets.models import (
+    MAX_TEXT,
+    Priority,
+    Queue,
+    Status,
+    validate_printable,
+    validate_single_line,
+)
+
+ATTACHMENT_HELP = "Stored encrypted; PDFs, images, text and office documents."
 
 SORTS = {
     "updated": ("-updated_at", "-id"),
@@ -38,10 +47,15 @@ class TicketFilterForm(forms.Form):
     q = forms.CharField(
         required=False, max_length=200, validators=[validate_single_line], label="Search"
     )
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), ("active", "Active"), *Status.choices])
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), ("active", "Active"), *Status.choices]
+    )
     queue = QueueChoiceField(required=False, queryset=Queue.objects.none(), empty_label="Any queue")
     priority = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, choices=[("", "Any priority"), *Priority.choices]
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any priority"), *Priority.choices],
     )
     assignee = forms.ChoiceField(required=False)
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
@@ -85,7 +99,9 @@ class TicketCreateForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if (data.get("contact_name") or data.get("contact_phone")) and not data.get("contact_email"):
+        if (data.get("contact_name") or data.get("contact_phone")) and not data.get(
+            "contact_email"
+        ):
             self.add_error("contact_email", "Give the requester's email so we can find them again.")
         return data
 
@@ -97,7 +113,12 @@ class CommentForm(forms.Form):
         validators=[validate_printable],
         label="Message",
     )
-    is_internal = forms.BooleanField(required=False, label="Internal note (not visible to the requester)")
+    is_internal = forms.BooleanField(
+        required=False, label="Internal note (not visible to the requester)"
+    )
+    file = forms.FileField(
+        required=False, label="Attach a file (optional)", help_text=ATTACHMENT_HELP
+    )
 
 
 class AssignForm(forms.Form):
@@ -125,3 +146,9 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["queue"].queryset = access.visible_queues(user)
+
+
+class AttachmentForm(forms.Form):
+    """One file for a ticket; size, type and name are checked by tickets/attachments.py."""
+
+    file = forms.FileField(label="File", help_text=ATTACHMENT_HELP)

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from ticketsystem.crypto import BlindIndexField, EncryptedTextField
+from ticketsystem.crypto import BlindIndexField, EncryptedBinaryField, EncryptedTextField
 
 REFERENCE_RE = re.compile(r"^T-(\d{6,12})$")
 MAX_SLA_MINUTES = 60 * 24 * 365  # one year
@@ -127,7 +127,7 @@ class Contact(models.Model):
     phone = EncryptedTextField(
         blank=True, validators=[MaxLengthValidator(40), validate_single_line]
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -177,6 +177,8 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     response_due_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
+    # Set when the retention purge anonymised the ticket (audit/gdpr.py).
+    purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -186,7 +188,13 @@ class Ticket(models.Model):
             models.Index(fields=["status", "queue"], name="ticket_status_queue"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["priority", "status"], name="ticket_priority_status"),
-            models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            # Covering: the list's default order and its filters answer from the index alone,
+            # so deep pages (OFFSET) stay cheap.
+            models.Index(
+                fields=["-updated_at", "-id"],
+                name="ticket_updated",
+                include=["queue", "status", "priority", "assignee"],
+            ),
             models.Index(fields=["-created_at", "-id"], name="ticket_created"),
             models.Index(
                 fields=["due_at"],
@@ -211,6 +219,9 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.subject}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("ticket_detail", args=[self.reference])
+
     @property
     def reference(self) -> str:
         return f"T-{self.pk:06d}" if self.pk else "T-new"
@@ -220,9 +231,6 @@ class Ticket(models.Model):
         match = REFERENCE_RE.match(reference)
         return int(match.group(1)) if match else None
 
-    def get_absolute_url(self) -> str:
-        return reverse("ticket_detail", args=[self.reference])
-
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
@@ -230,6 +238,16 @@ class Ticket(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.is_active and self.due_at is not None and self.due_at < timezone.now()
+
+    @property
+    def response_overdue(self) -> bool:
+        due = self.response_due_at
+        return (
+            self.is_active
+            and not self.first_response_at
+            and due is not None
+            and due < timezone.now()
+        )
 
     def allowed_transitions(self) -> list[str]:
         return [s for s in Status.values if s in TRANSITIONS[self.status]]
@@ -245,7 +263,7 @@ class Comment(models.Model):
     )
     body = EncryptedTextField(validators=[MaxLengthValidator(MAX_TEXT), validate_printable])
     is_internal = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -272,6 +290,8 @@ class Activity(models.Model):
         COMMENTED = "commented", "replied"
         NOTED = "noted", "added an internal note"
         SUBJECT = "subject", "changed subject"
+        ATTACHED = "attached", "attached a file"
+        PURGED = "purged", "purged personal data"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="activities")
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
@@ -281,7 +301,7 @@ class Activity(models.Model):
     verb = models.CharField(max_length=20, choices=Verb.choices)
     old_value = models.CharField(max_length=200, blank=True)
     new_value = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -293,3 +313,55 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_verb_display()} T-{self.ticket_id:06d}"
+
+
+class AttachmentManager(models.Manager["Attachment"]):
+    """Never loads file content unless asked: lists and pages touch only the metadata."""
+
+    def get_queryset(self) -> models.QuerySet[Attachment]:
+        return super().get_queryset().defer("content")
+
+
+class Attachment(models.Model):
+    """A file on a ticket or one of its comments, stored encrypted in the database.
+
+    The original filename is data only (encrypted, never a path); the content type was
+    sniffed from the bytes at upload (tickets/attachments.py); ``content`` is AES-256-GCM
+    ciphertext bound to this row.
+    """
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    filename = EncryptedTextField(validators=[MaxLengthValidator(200)])
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    content = EncryptedBinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AttachmentManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="attachment_ticket")]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gte=1), name="attachment_not_empty")
+        ]
+
+    def __str__(self) -> str:
+        return f"Attachment #{self.pk} on T-{self.ticket_id:06d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("attachment_download", args=[f"T-{self.ticket_id:06d}", self.uid])
+
+    @property
+    def kind(self) -> str:
+        """A readable name of the content type ("PDF", "PNG image")."""
+        from tickets.attachments import describe
+
+        return describe(self.content_type)

@@ -1,4 +1,3 @@
-from django.urls import path
 
 websocket_urlpatterns: list = [
     # The live dashboard consumer is added by the live-dashboard work (issue 5).

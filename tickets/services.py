@@ -294,9 +294,7 @@ def ticket_update(*, actor: Any, ticket: Ticket, **changes: Any) -> Ticket:
         "priority": lambda t, v: ticket_change_priority(actor=actor, ticket=t, priority=v),
         "assignee": lambda t, v: ticket_assign(actor=actor, ticket=t, assignee=v),
         "status": lambda t, v: ticket_change_status(actor=actor, ticket=t, status=v),
-        "description": lambda t, v: ticket_change_description(
-            actor=actor, ticket=t, description=v
-        ),
+        "description": lambda t, v: ticket_change_description(actor=actor, ticket=t, description=v),
     }
     unknown = set(changes) - set(appliers)
     if unknown:
@@ -305,4 +303,3 @@ def ticket_update(*, actor: Any, ticket: Ticket, **changes: Any) -> Ticket:
         if name in changes:
             ticket = applier(ticket, changes[name])
     return ticket
-

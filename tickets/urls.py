@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets import attachment_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -12,4 +12,14 @@ urlpatterns = [
     path("tickets/<str:ref>/status/", views.ticket_status, name="ticket_status"),
     path("tickets/<str:ref>/priority/", views.ticket_priority, name="ticket_priority"),
     path("tickets/<str:ref>/move/", views.ticket_move, name="ticket_move"),
+    path(
+        "tickets/<str:ref>/attachments/",
+        attachment_views.attachment_upload,
+        name="attachment_upload",
+    ),
+    path(
+        "tickets/<str:ref>/attachments/<uuid:uid>/",
+        attachment_views.attachment_download,
+        name="attachment_download",
+    ),
 ]

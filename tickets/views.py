@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,10 +19,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
+from accounts.roles import is_manager
+from audit.history import history_rows, ticket_log_entries
 from tickets import access, services
+from tickets.attachments import attachment_add, human_size
 from tickets.forms import (
     SORTS,
     AssignForm,
+    AttachmentForm,
     CommentForm,
     MoveForm,
     PriorityForm,
@@ -28,10 +34,11 @@ from tickets.forms import (
     TicketCreateForm,
     TicketFilterForm,
 )
-from tickets.models import ACTIVE_STATUSES, Activity, Status, Ticket
+from tickets.models import ACTIVE_STATUSES, Activity, Attachment, Status, Ticket
 
 DASHBOARD_LIST_SIZE = 10
 MAX_PAGE = 100_000
+MODEL_HISTORY_ROWS = 200
 
 
 def _list_queryset(user: Any) -> QuerySet[Ticket]:
@@ -46,19 +53,25 @@ def dashboard_data(user: Any) -> dict[str, Any]:
     """Everything the dashboard shows; also the resynchronisation answer for live pages."""
     now = timezone.now()
     tickets = access.visible_tickets(user)
-    by_status = dict(tickets.values_list("status").annotate(n=Count("id")).order_by())
+    # COUNT(*) (not COUNT(id)) lets PostgreSQL answer from the (status, queue) index alone.
+    by_status = dict(tickets.values_list("status").annotate(n=Count("*")).order_by())
     counts = {status: by_status.get(status, 0) for status in Status.values}
     active = tickets.filter(status__in=ACTIVE_STATUSES)
     totals = active.aggregate(
-        mine=Count("id", filter=Q(assignee=user)),
-        unassigned=Count("id", filter=Q(assignee__isnull=True)),
-        overdue=Count("id", filter=Q(due_at__lt=now)),
-        due_soon=Count("id", filter=Q(due_at__gte=now, due_at__lt=now + timedelta(hours=1))),
+        mine=Count("pk", filter=Q(assignee=user)),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        overdue=Count("pk", filter=Q(due_at__lt=now)),
+        due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=now + timedelta(hours=1))),
     )
     rows = _list_queryset(user).filter(status__in=ACTIVE_STATUSES)
     queue_ids = access.visible_queue_ids(user)
     activity = Activity.objects.select_related("actor", "ticket").only(
-        "verb", "old_value", "new_value", "created_at", "ticket__subject", "ticket__id",
+        "verb",
+        "old_value",
+        "new_value",
+        "created_at",
+        "ticket__subject",
+        "ticket__id",
         "actor__username",
     )
     if queue_ids is not None:
@@ -67,9 +80,13 @@ def dashboard_data(user: Any) -> dict[str, Any]:
         "counts": counts,
         "totals": totals,
         "mine": rows.filter(assignee=user).order_by("due_at", "id")[:DASHBOARD_LIST_SIZE],
-        "unassigned": rows.filter(assignee__isnull=True).order_by("-updated_at", "-id")[:DASHBOARD_LIST_SIZE],
+        "unassigned": rows.filter(assignee__isnull=True).order_by("-updated_at", "-id")[
+            :DASHBOARD_LIST_SIZE
+        ],
         "overdue": rows.filter(due_at__lt=now).order_by("due_at", "id")[:DASHBOARD_LIST_SIZE],
-        "due_soon": rows.filter(due_at__gte=now, due_at__lt=now + timedelta(hours=1)).order_by("due_at", "id")[:DASHBOARD_LIST_SIZE],
+        "due_soon": rows.filter(due_at__gte=now, due_at__lt=now + timedelta(hours=1)).order_by(
+            "due_at", "id"
+        )[:DASHBOARD_LIST_SIZE],
         "activity": activity[:15],
         "now": now,
     }
@@ -83,9 +100,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _filtered(request: HttpRequest, form: TicketFilterForm) -> QuerySet[Ticket]:
     data = form.cleaned_data
-    qs = _list_queryset(request.user)
+    qs = access.visible_tickets(request.user)
     if q := data.get("q", "").strip():
-        pk = Ticket.pk_from_reference(q.upper()) or (int(q) if q.isdigit() and len(q) < 12 else None)
+        pk = Ticket.pk_from_reference(q.upper()) or (
+            int(q) if q.isdigit() and len(q) < 12 else None
+        )
         match = Q(subject__icontains=q)
         qs = qs.filter(match | Q(pk=pk) if pk else match)
     status = data.get("status")
@@ -113,12 +132,18 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     form = TicketFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
-    paginator = Paginator(_filtered(request, form), per_page=_per_page())
+    # Page through ids only (index-only scans, cheap even at deep OFFSETs), then load the
+    # page's 50 rows by primary key.
+    ids = _filtered(request, form).values_list("id", flat=True)
+    paginator = Paginator(ids, per_page=_per_page())
     raw_page = request.GET.get("page", "1")
     try:
         if len(raw_page) > 6:
             raise EmptyPage
         page = paginator.page(raw_page)
+        page_ids = list(page.object_list)
+        rows = _list_queryset(request.user).in_bulk(page_ids)
+        page.object_list = [rows[pk] for pk in page_ids if pk in rows]
     except PageNotAnInteger:
         form.add_error(None, "The page number must be a whole number.")
         return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
@@ -186,15 +211,36 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
         "move_form": MoveForm(initial={"queue": ticket.queue_id}, user=user),
+        "attachment_form": AttachmentForm(),
     }
     defaults.update(forms)
+    files = list(ticket.attachments.select_related("uploaded_by").order_by("created_at", "id"))
     return {
         "ticket": ticket,
         "comments": ticket.comments.select_related("author").order_by("created_at", "id"),
         "history": ticket.activities.select_related("actor").order_by("created_at", "id"),
         "transitions": [(s, Status(s).label) for s in ticket.allowed_transitions()],
+        "attachments": [a for a in files if a.comment_id is None],
+        "comment_attachments": _by_comment(files),
+        "attachment_max_size": human_size(settings.ATTACHMENT_MAX_BYTES),
+        "model_history": _model_history(user, ticket),
         **defaults,
     }
+
+
+def _by_comment(files: list[Attachment]) -> dict[int, list[Attachment]]:
+    grouped: dict[int, list[Attachment]] = {}
+    for attachment in files:
+        if attachment.comment_id is not None:
+            grouped.setdefault(attachment.comment_id, []).append(attachment)
+    return grouped
+
+
+def _model_history(user: Any, ticket: Ticket) -> list[Any] | None:
+    """django-auditlog's field-level history, for managers only (agents see Activity)."""
+    if not is_manager(user):
+        return None
+    return history_rows(list(ticket_log_entries(ticket)[:MODEL_HISTORY_ROWS]))
 
 
 def _detail_queryset() -> QuerySet[Ticket]:
@@ -237,12 +283,20 @@ def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
         request,
         ref,
         "comment_form",
-        lambda t: CommentForm(request.POST),
-        lambda t, d: services.comment_add(
-            actor=request.user, ticket=t, body=d["body"], is_internal=d["is_internal"]
-        ),
+        lambda t: CommentForm(request.POST, request.FILES),
+        lambda t, d: _comment_with_file(request.user, t, d),
         "Internal note added." if request.POST.get("is_internal") else "Reply added.",
     )
+
+
+@transaction.atomic
+def _comment_with_file(actor: Any, ticket: Ticket, data: dict[str, Any]) -> None:
+    """A comment and its file are added together or not at all."""
+    comment = services.comment_add(
+        actor=actor, ticket=ticket, body=data["body"], is_internal=data["is_internal"]
+    )
+    if data.get("file"):
+        attachment_add(actor=actor, ticket=ticket, upload=data["file"], comment=comment)
 
 
 @require_POST
@@ -266,7 +320,9 @@ def ticket_status(request: HttpRequest, ref: str) -> HttpResponse:
         ref,
         "status_form",
         lambda t: StatusForm(request.POST),
-        lambda t, d: services.ticket_change_status(actor=request.user, ticket=t, status=d["status"]),
+        lambda t, d: services.ticket_change_status(
+            actor=request.user, ticket=t, status=d["status"]
+        ),
         "Status updated.",
     )
 

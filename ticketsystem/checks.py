@@ -17,7 +17,10 @@ def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[checks
         parse_keyring(settings.FIELD_ENCRYPTION_KEYS)
     except KeyringError as exc:
         errors.append(checks.Error(f"FIELD_ENCRYPTION_KEYS: {exc}", id="ticketsystem.E001"))
-    for name, check_id in (("BLIND_INDEX_KEY", "ticketsystem.E002"), ("AUDIT_HMAC_KEY", "ticketsystem.E003")):
+    for name, check_id in (
+        ("BLIND_INDEX_KEY", "ticketsystem.E002"),
+        ("AUDIT_HMAC_KEY", "ticketsystem.E003"),
+    ):
         try:
             parse_blind_index_key(getattr(settings, name), name=name)
         except KeyringError as exc:

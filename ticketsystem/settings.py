@@ -76,6 +76,12 @@ try:
     CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 0, minimum=0)
 
     EMAIL_HOST = envstr("EMAIL_HOST", "")
+    # Without an SMTP host, mail (security notifications, alerts) is written to the log.
+    EMAIL_BACKEND = (
+        "django.core.mail.backends.smtp.EmailBackend"
+        if EMAIL_HOST
+        else "django.core.mail.backends.console.EmailBackend"
+    )
     EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
     EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
@@ -156,6 +162,9 @@ if DATABASE_URL:
                 DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
             )
         }
+        # Server-side cursors buy nothing for our small result sets and break behind
+        # transaction-pooling proxies (pgbouncer).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     except ValueError as exc:
         _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
 else:
@@ -168,6 +177,9 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Covering indexes (INCLUDE) are a PostgreSQL feature; SQLite, the development default,
+# simply builds them without the extra columns.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -296,6 +308,61 @@ LOGGING = {
         },
     },
 }
+
+# --- Audit: security events, model history, attachments, GDPR (issue 4) -------------------
+
+INSTALLED_APPS += ["auditlog"]
+# Right after authentication, so django-auditlog entries carry the actor and client IP.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "audit.middleware.AuditContextMiddleware",
+)
+AUDITLOG_CID_GETTER = "audit.middleware.current_request_id"  # correlation id = request id
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+
+try:
+    # Attachments: stored encrypted in PostgreSQL (tickets_attachment.content).
+    ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+    if ATTACHMENT_MAX_BYTES > 512 * 1024 * 1024:  # held in memory and in one database value
+        raise ConfigError("ATTACHMENT_MAX_BYTES must be at most 536870912 (512 MB)")
+    ATTACHMENT_ALLOWED_TYPES = envlist(
+        "ATTACHMENT_ALLOWED_TYPES",
+        "application/pdf,image/png,image/jpeg,image/gif,image/webp,text/plain,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+        "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet",
+    )
+    # GDPR: closed tickets older than this are anonymised by `manage.py purge` (d, w, y).
+    RETENTION_CLOSED_TICKETS = envstr("RETENTION_CLOSED_TICKETS", "3y")
+    GDPR_EXPORT_DIR = Path(envstr("GDPR_EXPORT_DIR", str(DATA_DIR / "exports")))
+    from audit.retention import parse_period as _parse_period
+
+    _parse_period(RETENTION_CLOSED_TICKETS)
+except (ConfigError, ValueError) as exc:
+    _refuse(f"RETENTION_CLOSED_TICKETS: {exc}" if isinstance(exc, ValueError) else str(exc))
+# Uploads stay in memory (never spooled to disk in plaintext) and stop being kept past the
+# attachment limit; the form then reports the size. Under ASGI Django first buffers the
+# whole request body, on disk past FILE_UPLOAD_MAX_MEMORY_SIZE: keep a body with one
+# attachment (plus the form) in memory, and let nginx refuse anything larger.
+FILE_UPLOAD_HANDLERS = ["tickets.uploads.CappedMemoryUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+
+# --- Audit (temporary, until the accounts branch lands): minimal django-axes --------------
+# Only what the locked_out receiver needs to be real and tested. The accounts work (issue 3)
+# owns lockout policy; on merge keep their block and drop this one.
+if "axes" not in INSTALLED_APPS:
+    INSTALLED_APPS += ["axes"]
+    MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+    AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        "django.contrib.auth.backends.ModelBackend",
+    ]
+    AXES_FAILURE_LIMIT = 5
+    AXES_COOLOFF_TIME = 0.25  # hours
+    AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+    AXES_CLIENT_IP_CALLABLE = "ticketsystem.clientip.client_ip"
+    AXES_RESET_ON_SUCCESS = True
 
 # --- Operations: backups, monitoring, metrics (ops/, docs/operations.md) -------------------
 

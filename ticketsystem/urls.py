@@ -10,6 +10,7 @@ urlpatterns = [
     path("", ticket_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("audit/", include("audit.urls")),
     path("", include("ops.urls")),
     path("", include("tickets.urls")),
 ]

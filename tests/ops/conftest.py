@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -198,3 +199,19 @@ def role_groups(transactional_db: Any) -> None:
 
     for role in ROLES:
         Group.objects.get_or_create(name=role)
+
+
+@contextlib.contextmanager
+def tampering() -> Iterator[None]:
+    """What only a database owner can do: switch the append-only trigger off, then edit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE audit_securityevent DISABLE TRIGGER audit_securityevent_append_only"
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE audit_securityevent ENABLE TRIGGER audit_securityevent_append_only"
+            )

@@ -17,6 +17,7 @@ from audit.events import record_event
 from audit.models import SecurityEvent
 from ops import monitor
 from ops.models import BackupRun, MonitorCheck
+from tests.ops.conftest import tampering
 from tickets.models import Ticket
 
 
@@ -161,7 +162,8 @@ def test_old_failed_logins_do_not_count(db, monitoring, hook):
     for _ in range(5):
         record_event("login_failed", username="mallory", ip="203.0.113.9")
     # Re-stamping breaks their HMACs, so the (separately tested) chain rule fires instead.
-    SecurityEvent.objects.update(created_at=timezone.now() - timedelta(minutes=16))
+    with tampering():
+        SecurityEvent.objects.update(created_at=timezone.now() - timedelta(minutes=16))
     monitor.run()
     assert "failed_logins" not in firing(hook)
 
@@ -170,7 +172,8 @@ def test_a_broken_audit_chain_alerts(db, monitoring, hook):
     good_backup()
     record_event("login_succeeded", username="alice", ip="198.51.100.7")
     record_event("login_succeeded", username="alice", ip="198.51.100.7")
-    SecurityEvent.objects.filter(seq=1).update(resource="edited")
+    with tampering():
+        SecurityEvent.objects.filter(seq=1).update(resource="edited")
     monitor.run()
     assert firing(hook) == {"audit_chain"}
     assert "broken at event #1" in hook.received[0]["text"]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.events import record_event
 from audit.models import SecurityEvent
 from ops.models import BackupRun
+from tests.ops.conftest import tampering
 
 
 @pytest.fixture
@@ -111,7 +112,8 @@ def test_a_stale_backup_fails_it(db, secure):
 
 
 def test_a_broken_audit_chain_fails_it(db, secure):
-    SecurityEvent.objects.update(resource="tampered")
+    with tampering():
+        SecurityEvent.objects.update(resource="tampered")
     output, error = run()
     assert "broken at event #1" in output and "audit chain" in str(error)
 

@@ -1,0 +1,280 @@
+"""Model history with django-auditlog: what is registered, how secrets are masked, how entries
+are shown.
+
+Encrypted fields (and blind indexes) are masked: an entry records that they changed, never a
+value, and an entry's ``object_repr`` for a model holding encrypted data is built from its
+primary key, never from ``__str__`` (Contact's would contain a name and an email address).
+
+django-auditlog listens to model signals, so queryset.update() and bulk operations are not
+recorded: services save instances with ``update_fields`` instead. The one deliberate
+exception is key rotation, which rewrites ciphertext without changing any value and is
+recorded as a ``keys_rotated`` security event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from auditlog.models import LogEntry
+from auditlog.registry import auditlog
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import DateTimeField, Model
+from django.db.models.signals import pre_save
+
+from ticketsystem.crypto import BlindIndexField, EncryptedFieldMixin
+
+MASK = "[encrypted]"
+# Noise that says nothing about who changed what.
+_ALWAYS_EXCLUDED = ["updated_at"]
+# Recorded, but not worth a line on the page.
+_HIDDEN = frozenset({"id", "uid"})
+
+
+def mask_encrypted(value: str) -> str:
+    """django-auditlog mask callable: the same constant for any value (no length, no hint)."""
+    return MASK
+
+
+def masked_fields(model: type[Model]) -> list[str]:
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if isinstance(f, EncryptedFieldMixin | BlindIndexField)
+    ]
+
+
+def holds_encrypted_data(model: type[Model] | None) -> bool:
+    return model is not None and any(
+        isinstance(f, EncryptedFieldMixin) for f in model._meta.concrete_fields
+    )
+
+
+def register_models() -> None:
+    """Register the audited models (called from AuditConfig.ready())."""
+    from tickets.models import Attachment, Comment, Contact, Queue, Ticket
+
+    user_model = get_user_model()
+    plan: list[tuple[type[Model], dict[str, Any]]] = [
+        (Ticket, {}),
+        (Comment, {}),
+        (Contact, {}),
+        (Queue, {"m2m_fields": {"members"}}),
+        (Attachment, {"exclude_fields": ["content"]}),
+        (
+            user_model,
+            {
+                "exclude_fields": ["password", "last_login"],
+                "m2m_fields": {"groups", "user_permissions"},
+            },
+        ),
+    ]
+    for model, options in plan:
+        if auditlog.contains(model):
+            continue
+        exclude = [*_ALWAYS_EXCLUDED, *options.pop("exclude_fields", [])]
+        auditlog.register(
+            model,
+            exclude_fields=exclude,
+            mask_fields=masked_fields(model),
+            mask_callable="audit.history.mask_encrypted",
+            **options,
+        )
+    pre_save.connect(_safe_object_repr, sender=LogEntry, dispatch_uid="audit.safe_object_repr")
+
+
+def object_label(model: type[Model] | None, pk: Any) -> str:
+    """A label for a history entry's object that holds no personal data."""
+    if model is None:
+        return f"#{pk}"
+    if model._meta.label_lower == "tickets.ticket":
+        try:
+            return f"T-{int(pk):06d}"
+        except (TypeError, ValueError):
+            pass
+    return f"{model._meta.verbose_name.capitalize()} #{pk}"
+
+
+def _safe_object_repr(sender: Any, instance: LogEntry, **kwargs: Any) -> None:
+    model = instance.content_type.model_class()
+    if holds_encrypted_data(model):
+        instance.object_repr = object_label(model, instance.object_pk)
+
+
+# --- Presentation ---------------------------------------------------------------------------
+
+
+@dataclass
+class FieldChange:
+    name: str
+    old: str
+    new: str
+    masked: bool = False
+
+
+@dataclass
+class HistoryRow:
+    when: datetime
+    actor: str
+    action: str
+    label: str
+    remote_addr: str | None
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+_ACTIONS = {
+    LogEntry.Action.CREATE: "created",
+    LogEntry.Action.UPDATE: "changed",
+    LogEntry.Action.DELETE: "deleted",
+    LogEntry.Action.ACCESS: "viewed",
+}
+
+
+def action_name(action: int) -> str:
+    return _ACTIONS.get(action, str(action))
+
+
+def _field_changes(
+    entry: LogEntry, model: type[Model] | None, names: dict[str, dict[str, str]]
+) -> list[FieldChange]:
+    result: list[FieldChange] = []
+    changes = entry.changes if isinstance(entry.changes, dict) else {}
+    masked = set(masked_fields(model)) if model is not None else set()
+    for name, values in sorted(changes.items()):
+        if name in _HIDDEN or (entry.action == LogEntry.Action.CREATE and name == "created_at"):
+            continue  # identifiers and creation time say nothing the entry does not
+        verbose = name.replace("_", " ")
+        model_field = None
+        if model is not None:
+            try:
+                model_field = model._meta.get_field(name)
+                verbose = str(getattr(model_field, "verbose_name", verbose))
+            except FieldDoesNotExist:  # a field removed since: show the raw name
+                model_field = None
+        if model_field is not None and not model_field.concrete and not model_field.many_to_many:
+            continue  # a reverse relation django-auditlog lists on creation
+        if name in masked:
+            result.append(FieldChange(verbose, "", "changed", masked=True))
+            continue
+        if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation", "objects"}
+            objects = ", ".join(str(o) for o in values.get("objects", []))
+            sign = "added" if values.get("operation") == "add" else "removed"
+            result.append(FieldChange(verbose, "", f"{sign}: {objects}"))
+            continue
+        old, new = [*values, "", ""][:2] if isinstance(values, list | tuple) else ("", values)
+        result.append(
+            FieldChange(
+                verbose, _display(model_field, old, names), _display(model_field, new, names)
+            )
+        )
+    return result
+
+
+def _display(model_field: Any, value: Any, names: dict[str, dict[str, str]]) -> str:
+    text = "" if value in (None, "None") else str(value)
+    if model_field is None or not text:
+        return text
+    if isinstance(model_field, DateTimeField):
+        try:  # auditlog stores naive UTC text
+            return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M UTC")
+        except ValueError:
+            return text
+    if getattr(model_field, "choices", None):
+        for key, label in model_field.choices:
+            if str(key) == text:
+                return str(label)
+    if model_field.is_relation and model_field.related_model is not None:
+        related = model_field.related_model
+        if related._meta.label_lower == "tickets.ticket":
+            return object_label(related, text)
+        return names.get(related._meta.label_lower, {}).get(text, f"#{text}")
+    return text
+
+
+def _related_names(entries: list[LogEntry]) -> dict[str, dict[str, str]]:
+    """Display names for the users and queues entries refer to by id (one query each)."""
+    from tickets.models import Queue
+
+    user_model = get_user_model()
+    wanted: dict[type[Model], set[str]] = {user_model: set(), Queue: set()}
+    for entry in entries:
+        model = entry.content_type.model_class()
+        if model is None or not isinstance(entry.changes, dict):
+            continue
+        for name, values in entry.changes.items():
+            try:
+                related = model._meta.get_field(name).related_model
+            except FieldDoesNotExist:
+                related = None  # a field removed since the entry was written
+            if related in wanted and isinstance(values, list | tuple):
+                wanted[related].update(str(v) for v in values if str(v).isdigit())
+    names: dict[str, dict[str, str]] = {}
+    for model, ids in wanted.items():
+        if not ids:
+            continue
+        label_field = "username" if model is user_model else "name"
+        rows = model._default_manager.filter(pk__in=[int(i) for i in ids]).values_list(
+            "pk", label_field
+        )
+        names[model._meta.label_lower] = {str(pk): str(label) for pk, label in rows}
+    return names
+
+
+def history_rows(entries: list[LogEntry]) -> list[HistoryRow]:
+    """Entries (with content_type and actor selected) as rows safe to show to managers."""
+    names = _related_names(entries)
+    rows = []
+    for entry in entries:
+        model = entry.content_type.model_class()
+        rows.append(
+            HistoryRow(
+                when=entry.timestamp,
+                actor=entry.actor.get_username() if entry.actor else "system",
+                action=action_name(entry.action),
+                label=entry.object_repr,
+                remote_addr=entry.remote_addr,
+                changes=_field_changes(entry, model, names),
+            )
+        )
+    return rows
+
+
+def change_summary(entry: LogEntry) -> str:
+    """One line for CSV exports: ``field: old → new; secret: changed``."""
+    model = entry.content_type.model_class()
+    parts = []
+    for change in _field_changes(entry, model, {}):
+        if change.masked:
+            parts.append(f"{change.name}: changed")
+        elif change.old:
+            parts.append(f"{change.name}: {change.old} → {change.new}")
+        else:
+            parts.append(f"{change.name}: {change.new}")
+    return "; ".join(parts)
+
+
+def ticket_log_entries(ticket: Any) -> Any:
+    """Model history of a ticket, its comments and its attachments, newest first."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Q
+
+    from tickets.models import Attachment, Comment, Ticket
+
+    types = ContentType.objects.get_for_models(Ticket, Comment, Attachment)
+    return (
+        LogEntry.objects.filter(
+            Q(content_type=types[Ticket], object_id=ticket.pk)
+            | Q(
+                content_type=types[Comment],
+                object_id__in=Comment.objects.filter(ticket=ticket).values("pk"),
+            )
+            | Q(
+                content_type=types[Attachment],
+                object_id__in=Attachment._base_manager.filter(ticket=ticket).values("pk"),
+            )
+        )
+        .select_related("content_type", "actor")
+        .order_by("-timestamp", "-id")
+    )

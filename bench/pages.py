@@ -1,0 +1,144 @@
+"""Server time and SQL queries per page, measured in-process against a seeded database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ts_bench \
+        .venv/bin/python bench/pages.py --tickets 100000 --runs 40
+
+Seeds the database with `manage.py seeddemo` up to --tickets if it holds fewer, then requests
+each page --runs times through Django's test client (full middleware stack, templates, real
+PostgreSQL) as an agent (member of two queues) and a manager (all queues), and prints median
+and p95 server time and the number of SQL queries. Use a database of its own: the bench adds
+users and tickets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketsystem.settings")
+# The test client's host. (Not setup_test_environment(): it instruments every template
+# render, which would inflate the numbers.)
+os.environ["ALLOWED_HOSTS"] = "testserver"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))
+    return ordered[index]
+
+
+def measure(
+    client: Any, method: str, url: str, runs: int, data: Any = None
+) -> tuple[float, float, int, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call = getattr(client, method)
+
+    def send() -> Any:
+        payload = data() if callable(data) else data
+        return call(url, payload) if payload is not None else call(url)
+
+    for _ in range(3):  # warm caches and connections
+        send()
+    times = []
+    queries = 0
+    status = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = send()
+            times.append((time.perf_counter() - started) * 1000)
+        queries = len(captured)
+        status = response.status_code
+    return statistics.median(times), percentile(times, 95), queries, status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from accounts.roles import AGENT
+    from tests.conftest import login
+    from tickets.models import Ticket
+
+    call_command("migrate", verbosity=0)
+    have = Ticket.objects.count()
+    if have < args.tickets:
+        call_command("seeddemo", tickets=args.tickets - have, seed=have + 1)
+
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    agent = (
+        user_model.objects.filter(groups__name=AGENT, queues__isnull=False).order_by("id").first()
+    )
+    manager = user_model.objects.get(username="demo.manager")
+    total = Ticket.objects.count()
+    queue_id = agent.queues.order_by("id").first().pk
+    busy = Ticket.objects.filter(queue_id=queue_id, comments__isnull=False).order_by("-id").first()
+    deep_page = max(1, min(1000, Ticket.objects.filter(queue__members=agent).count() // 50 - 1))
+
+    rows = []
+    for who, user in (("agent", agent), ("manager", manager)):
+        client = login(Client(), user)
+        pages = [
+            ("dashboard", "get", "/dashboard/", None),
+            ("list, page 1", "get", "/tickets/", None),
+            ("list, filter", "get", f"/tickets/?status=open&queue={queue_id}&priority=2", None),
+            ("list, search", "get", "/tickets/?q=printer+queue", None),
+            (f"list, page {deep_page}", "get", f"/tickets/?page={deep_page}", None),
+            ("list, sort by due", "get", "/tickets/?status=active&sort=due", None),
+            ("ticket detail", "get", busy.get_absolute_url(), None),
+            (
+                "create ticket (POST)",
+                "post",
+                "/tickets/new/",
+                lambda: {
+                    "queue": queue_id,
+                    "priority": 2,
+                    "subject": "Bench ticket",
+                    "description": "Created by bench/pages.py",
+                    "contact_email": "bench@example.com",
+                },
+            ),
+        ]
+        for name, method, url, data in pages:
+            median, p95, queries, status = measure(client, method, url, args.runs, data)
+            rows.append((who, name, median, p95, queries, status))
+
+    header = f"{total} tickets, {args.runs} runs per page, database {django.db.connection.vendor}"
+    if args.markdown:
+        print(f"\n{header}\n")
+        print("| user | page | median ms | p95 ms | queries | status |")
+        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        for who, name, median, p95, queries, status in rows:
+            print(f"| {who} | {name} | {median:.1f} | {p95:.1f} | {queries} | {status} |")
+    else:
+        print(header)
+        print(
+            f"{'user':8} {'page':24} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'status':>7}"
+        )
+        for who, name, median, p95, queries, status in rows:
+            print(f"{who:8} {name:24} {median:10.1f} {p95:8.1f} {queries:8d} {status:7d}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from audit.gdpr import contacts_left_without_tickets, purge_candidates, tickets_purge
+from audit.retention import parse_period
+from ops.cli import cli_username
+
+
+class Command(BaseCommand):
+    help = (
+        "Anonymise closed tickets past the retention period (subject, description, comments, "
+        "attachments; statistics stay) and erase contacts left with only purged tickets. "
+        "Batches of one transaction each: safe to interrupt and re-run."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--closed-older-than",
+            default=None,
+            help="period such as 3y, 18m, 90d (default RETENTION_CLOSED_TICKETS)",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="list what would be purged")
+        parser.add_argument("--batch-size", type=int, default=100)
+
+    def handle(
+        self,
+        *args: Any,
+        closed_older_than: str | None,
+        dry_run: bool,
+        batch_size: int,
+        **options: Any,
+    ) -> None:
+        text = closed_older_than or settings.RETENTION_CLOSED_TICKETS
+        try:
+            period = parse_period(text)
+        except ValueError as exc:
+            raise CommandError(f"--closed-older-than: {exc}") from None
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        if dry_run:
+            tickets = list(purge_candidates(older_than=period).values_list("pk", "closed_at"))
+            for pk, closed_at in tickets:
+                when = closed_at.date().isoformat() if closed_at else "unknown"
+                self.stdout.write(f"would purge T-{pk:06d} (closed {when})")
+            contacts = contacts_left_without_tickets([pk for pk, _ in tickets])
+            for contact in contacts:
+                self.stdout.write(f"would erase contact #{contact.pk}")
+            self.stdout.write(
+                f"dry run: {len(tickets)} ticket(s) closed more than {text} ago and "
+                f"{len(contacts)} contact(s) would be anonymised; nothing changed"
+            )
+            return
+        report = tickets_purge(
+            actor=None, older_than=period, batch_size=batch_size, username=cli_username()
+        )
+        for reference in report.tickets:
+            self.stdout.write(f"purged {reference}")
+        self.stdout.write(
+            f"purged {len(report.tickets)} ticket(s) closed more than {text} ago; "
+            f"erased {len(report.contacts)} contact(s)"
+        )

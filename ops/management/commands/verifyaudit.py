@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from audit.chain import find_seq_hash, verify_chain
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify the security event hash chain. Exits non-zero naming the first bad row. "
+        "With --checkpoint FILE, also checks that the row recorded there by the last "
+        "successful run is still present and unchanged (rows cut off the end), then "
+        "updates the file."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--checkpoint", type=Path, help="file remembering the last verified row"
+        )
+        parser.add_argument("--batch-size", type=int, default=2000)
+
+    def handle(self, *args: Any, checkpoint: Path | None, batch_size: int, **options: Any) -> None:
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        remembered = self._read_checkpoint(checkpoint) if checkpoint else None
+        result = verify_chain(batch_size=batch_size)
+        if not result.ok:
+            raise CommandError(
+                f"audit chain BROKEN at seq {result.first_bad_seq}: {result.reason} "
+                f"({result.checked} rows verified before it)"
+            )
+        if remembered is not None:
+            seq, expected = remembered
+            stored = find_seq_hash(seq)
+            if stored is None or stored != expected:
+                what = "is missing" if stored is None else "has a different hash"
+                raise CommandError(
+                    f"audit chain BROKEN at seq {seq}: the checkpointed row {what} "
+                    f"(the chain now ends at seq {result.last_seq})"
+                )
+        if checkpoint is not None and result.last_seq:
+            self._write_checkpoint(checkpoint, result.last_seq, result.last_hash)
+        self.stdout.write(
+            f"audit chain OK: {result.checked} events verified, last seq {result.last_seq}"
+        )
+
+    def _read_checkpoint(self, path: Path) -> tuple[int, str] | None:
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return int(data["seq"]), str(data["hash"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CommandError(f"cannot read checkpoint {path}: {exc}") from None
+
+    def _write_checkpoint(self, path: Path, seq: int, digest: str) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"seq": seq, "hash": digest}, handle)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise CommandError(f"cannot write checkpoint {path}: {exc.strerror}") from None

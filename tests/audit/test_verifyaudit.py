@@ -1,0 +1,131 @@
+"""manage.py verifyaudit: edited, deleted and inserted rows are each detected, naming the
+first bad row; a checkpoint catches rows cut off the end."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from audit.chain import verify_chain
+from audit.events import GENESIS, record_event
+
+
+@pytest.fixture
+def chain(db):
+    events = [
+        record_event("login_failed", username=f"user{n}", ip=f"192.0.2.{n}") for n in range(1, 7)
+    ]
+    return {event.seq: event for event in events}
+
+
+def as_db_owner(sql: str, params: list) -> None:
+    """What only someone with owner rights can do: switch the trigger off, then tamper."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE audit_securityevent DISABLE TRIGGER audit_securityevent_append_only"
+        )
+        cursor.execute(sql, params)
+        cursor.execute(
+            "ALTER TABLE audit_securityevent ENABLE TRIGGER audit_securityevent_append_only"
+        )
+
+
+def verify(*args: str) -> str:
+    out = StringIO()
+    call_command("verifyaudit", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_an_intact_chain_verifies(chain):
+    assert verify() == "audit chain OK: 6 events verified, last seq 6\n"
+
+
+def test_an_empty_chain_verifies(db):
+    assert "0 events verified" in verify()
+
+
+def test_an_edited_row_is_named(chain):
+    as_db_owner("UPDATE audit_securityevent SET ip = '203.0.113.66' WHERE seq = 3", [])
+    with pytest.raises(CommandError, match=r"BROKEN at seq 3: row content does not match its HMAC"):
+        verify()
+
+
+def test_an_edited_detail_is_named(chain):
+    as_db_owner("""UPDATE audit_securityevent SET details = '{"x": 1}' WHERE seq = 5""", [])
+    with pytest.raises(CommandError, match=r"BROKEN at seq 5"):
+        verify()
+
+
+def test_a_deleted_row_is_named(chain):
+    as_db_owner("DELETE FROM audit_securityevent WHERE seq = 4", [])
+    with pytest.raises(
+        CommandError, match=r"BROKEN at seq 4: row 4 is missing \(deleted\); the next row is 5"
+    ):
+        verify()
+
+
+def test_a_deleted_and_renumbered_tail_is_caught_by_its_links(chain):
+    as_db_owner("DELETE FROM audit_securityevent WHERE seq = 4", [])
+    as_db_owner("UPDATE audit_securityevent SET seq = seq - 1 WHERE seq > 4", [])
+    with pytest.raises(CommandError, match=r"BROKEN at seq 4"):
+        verify()
+
+
+def test_an_inserted_row_is_named(chain):
+    # A forger without AUDIT_HMAC_KEY can only guess the hash; they even link it correctly.
+    as_db_owner(
+        "INSERT INTO audit_securityevent (seq, created_at, actor_username, action, resource, details, "
+        "user_agent, request_id, prev_hash, hash) VALUES (7, now(), 'root', 'logout', '', '{}', '', '', %s, %s)",
+        [chain[6].hash, "f" * 64],
+    )
+    with pytest.raises(CommandError, match=r"BROKEN at seq 7: row content does not match its HMAC"):
+        verify()
+
+
+def test_a_row_inserted_in_the_middle_is_named(chain):
+    as_db_owner("UPDATE audit_securityevent SET seq = seq + 100 WHERE seq > 3", [])
+    as_db_owner("UPDATE audit_securityevent SET seq = seq - 99 WHERE seq > 100", [])
+    as_db_owner(
+        "INSERT INTO audit_securityevent (seq, created_at, actor_username, action, resource, details, "
+        "user_agent, request_id, prev_hash, hash) VALUES (4, now(), 'root', 'logout', '', '{}', '', '', %s, %s)",
+        [chain[3].hash, "0" * 64],
+    )
+    with pytest.raises(CommandError, match=r"BROKEN at seq 4"):
+        verify()
+
+
+def test_a_swapped_link_is_named(chain):
+    as_db_owner("UPDATE audit_securityevent SET prev_hash = %s WHERE seq = 2", [GENESIS])
+    with pytest.raises(CommandError, match=r"BROKEN at seq 2: link to the previous row is broken"):
+        verify()
+
+
+def test_verify_chain_reports_the_same_row(chain):
+    as_db_owner("UPDATE audit_securityevent SET actor_username = 'nobody' WHERE seq = 2", [])
+    result = verify_chain()
+    assert (result.ok, result.checked, result.first_bad_seq) == (False, 1, 2)
+
+
+def test_a_checkpoint_catches_rows_cut_off_the_end(chain, tmp_path):
+    checkpoint = tmp_path / "audit.checkpoint"
+    verify("--checkpoint", str(checkpoint))
+    assert json.loads(checkpoint.read_text())["seq"] == 6
+    assert oct(checkpoint.stat().st_mode & 0o777) == "0o600"
+    record_event("logout", username="user1")
+    verify("--checkpoint", str(checkpoint))
+    assert json.loads(checkpoint.read_text())["seq"] == 7
+    as_db_owner("DELETE FROM audit_securityevent WHERE seq >= 6", [])
+    assert verify_chain().ok  # the shorter chain is valid on its own...
+    with pytest.raises(CommandError, match=r"BROKEN at seq 7: the checkpointed row is missing"):
+        verify("--checkpoint", str(checkpoint))  # ...but not against the checkpoint
+
+
+def test_an_unreadable_checkpoint_is_a_one_line_error(chain, tmp_path):
+    checkpoint = tmp_path / "bad"
+    checkpoint.write_text("not json")
+    with pytest.raises(CommandError, match="cannot read checkpoint"):
+        verify("--checkpoint", str(checkpoint))

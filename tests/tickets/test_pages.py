@@ -1,0 +1,83 @@
+"""The staff pages' happy paths: create, read, comment, assign, change, resolve."""
+
+from __future__ import annotations
+
+import pytest
+
+from tickets.models import Activity, Comment, Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_agent_creates_a_ticket_with_a_requester(agent_client, queue_a):
+    response = agent_client.post(
+        "/tickets/new/",
+        {
+            "queue": queue_a.pk,
+            "priority": "3",
+            "subject": "Laptop stolen",
+            "description": "Left on the train.",
+            "contact_email": "pat@example.com",
+            "contact_name": "Pat Doe",
+            "contact_phone": "+49 30 1234567",
+        },
+        follow=True,
+    )
+    ticket = Ticket.objects.get()
+    assert response.redirect_chain[-1][0] == ticket.get_absolute_url()
+    assert f"Ticket {ticket.reference} created." in response.content.decode()
+    assert ticket.contact.email == "pat@example.com"
+    assert ticket.contact.name == "Pat Doe"
+    assert ticket.description == "Left on the train."
+    assert ticket.created_by.username == "alice"
+
+
+def test_the_create_form_offers_only_the_agents_queues(agent_client, queue_a, queue_b):
+    queues = list(agent_client.get("/tickets/new/").context["form"].fields["queue"].queryset)
+    assert queues == [queue_a]
+
+
+def test_a_ticket_is_worked_from_new_to_resolved_on_its_page(agent_client, agent, ticket_a):
+    url = ticket_a.get_absolute_url()
+    agent_client.post(f"{url}assign/", {"assignee": agent.pk})
+    agent_client.post(f"{url}comment/", {"body": "Checking the toner.", "is_internal": "on"})
+    agent_client.post(f"{url}comment/", {"body": "Fixed: new toner installed."})
+    agent_client.post(f"{url}priority/", {"priority": "3"})
+    response = agent_client.post(f"{url}status/", {"status": "resolved"}, follow=True)
+    assert "Status updated." in response.content.decode()
+    ticket = Ticket.objects.get(pk=ticket_a.pk)
+    assert (ticket.status, ticket.assignee, ticket.priority) == ("resolved", agent, 3)
+    assert ticket.first_response_at is not None
+    bodies = [(c.body, c.is_internal) for c in Comment.objects.order_by("id")]
+    assert bodies == [("Checking the toner.", True), ("Fixed: new toner installed.", False)]
+    page = agent_client.get(url).content.decode()
+    assert "Internal note" in page and "Fixed: new toner installed." in page
+    assert "Reopen" in page
+    verbs = list(
+        Activity.objects.filter(ticket=ticket).order_by("id").values_list("verb", flat=True)
+    )
+    assert verbs == ["created", "assigned", "noted", "status", "commented", "priority", "status"]
+
+
+def test_comments_are_append_only(agent_client, ticket_a):
+    url = ticket_a.get_absolute_url()
+    agent_client.post(f"{url}comment/", {"body": "first"})
+    comment = Comment.objects.get()
+    for method in ("put", "patch", "delete"):
+        assert getattr(agent_client, method)(f"{url}comment/").status_code == 405
+    assert Comment.objects.get().body == "first"
+    assert comment.pk == Comment.objects.get().pk
+
+
+def test_the_detail_page_uses_a_constant_number_of_queries(
+    agent_client, agent, ticket_a, django_assert_max_num_queries
+):
+    url = ticket_a.get_absolute_url()
+    agent_client.post(f"{url}comment/", {"body": "one"})
+    with django_assert_max_num_queries(15) as first:
+        agent_client.get(url)
+    baseline = len(first.captured_queries)  # read now: each request resets the query log
+    for i in range(10):
+        agent_client.post(f"{url}comment/", {"body": f"more {i}"})
+    with django_assert_max_num_queries(baseline):
+        agent_client.get(url)
