@@ -190,17 +190,6 @@ def sqlite_env(data_dir: Path, keys: GpgKeys, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def role_groups(transactional_db: Any) -> None:
-    """Transactional tests flush the data migration's groups; make them again."""
-    from django.contrib.auth.models import Group
-
-    from accounts.roles import ROLES
-
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)
-
-
 @contextlib.contextmanager
 def tampering() -> Iterator[None]:
     """What only a database owner can do: switch the append-only trigger off, then edit."""

@@ -22,7 +22,7 @@ from ops.models import BackupRun
 from tests.ops.backup_helpers import copy_set, decrypt_head, only_set, read_manifest, recipients
 from tests.ops.conftest import BASE_DIR, database_url
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("role_groups")]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def visible_files(directory: Path) -> list[str]:

@@ -125,19 +125,55 @@ def test_collectstatic_at_build_time_produces_the_whitenoise_manifest(tmp_path):
     assert (tmp_path / "static" / (hashed + ".gz")).exists()
 
 
-def test_the_healthcheck_script_probes_healthz(live_server):
-    address = live_server.url.removeprefix("http://")
-    env = {**os.environ, "HEALTHCHECK_ADDRESS": address, "ALLOWED_HOSTS": "localhost,example.org"}
-    ok = subprocess.run([sys.executable, str(DEPLOY / "healthcheck.py")], env=env, timeout=30)
-    assert ok.returncode == 0
-    env["HEALTHCHECK_ADDRESS"] = "127.0.0.1:1"
-    down = subprocess.run(
-        [sys.executable, str(DEPLOY / "healthcheck.py")],
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_healthcheck_script_probes_healthz_on_daphne(tmp_path):
+    """The image's probe against the image's server (daphne), production-style hosts."""
+    import time
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DATA_DIR=str(tmp_path), ALLOWED_HOSTS="helpdesk.example.org")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "ticketsystem.asgi:application",
+        ],
+        cwd=BASE_DIR,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    probe = [sys.executable, str(DEPLOY / "healthcheck.py")]
+    try:
+        env["HEALTHCHECK_ADDRESS"] = f"127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while subprocess.run(probe, env=env, capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline, "daphne did not become healthy"
+            time.sleep(0.3)
+        # A Host outside ALLOWED_HOSTS gets 400: the probe must send an allowed one.
+        wrong = subprocess.run(
+            probe,
+            env={**env, "ALLOWED_HOSTS": "other.example"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert wrong.returncode == 1 and "HTTP 400" in wrong.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    down = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30)
     assert down.returncode == 1 and "unhealthy" in down.stderr
 
 

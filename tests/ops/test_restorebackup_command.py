@@ -26,7 +26,7 @@ from tests.ops.backup_helpers import (
 from tests.ops.conftest import BASE_DIR, database_url, table_names
 from tickets import services
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("role_groups")]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture

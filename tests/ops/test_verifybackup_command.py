@@ -19,7 +19,7 @@ from tests.ops.backup_helpers import (
 )
 from tests.ops.conftest import scratch_databases
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("role_groups")]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
