@@ -232,11 +232,12 @@ def run_monitor_checks() -> list[CheckResult]:
     """Every monitor rule; database-backed rules are skipped (unknown) while it is down."""
     results = [check_database()]
     database_up = results[0].ok
-    for check in MONITOR_CHECKS[1:]:
-        result = check()
-        if not database_up and result.name in DATABASE_RULES:
-            result = CheckResult(result.name, None, "unknown (database unavailable)")
-        results.append(result)
+    for name, check in zip(MONITOR_CHECK_NAMES[1:], MONITOR_CHECKS[1:], strict=True):
+        if not database_up and name in DATABASE_RULES:
+            # Not even tried: each attempt could wait for a connect timeout.
+            results.append(CheckResult(name, None, "unknown (database unavailable)"))
+        else:
+            results.append(check())
     return results
 
 
