@@ -371,7 +371,9 @@ try:
     BACKUP_DIR = Path(envstr("BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
     BACKUP_NAME = envstr("BACKUP_NAME", "ticketsystem")
     BACKUP_GPG_PUBLIC_KEY_FILE = envstr("BACKUP_GPG_PUBLIC_KEY_FILE", "")
-    BACKUP_GPG_RECIPIENTS = [fpr.replace(" ", "").upper() for fpr in envlist("BACKUP_GPG_RECIPIENTS")]
+    BACKUP_GPG_RECIPIENTS = [
+        fpr.replace(" ", "").upper() for fpr in envlist("BACKUP_GPG_RECIPIENTS")
+    ]
     # Only where restore drills or restores run (ideally not the production host).
     BACKUP_GPG_PRIVATE_KEY_FILE = envstr("BACKUP_GPG_PRIVATE_KEY_FILE", "")
     # Read raw (not stripped of inner whitespace): a passphrase with a newline is refused later.
