@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
+
+from accounts import services
+from accounts.models import TOTPDevice
 
 User = get_user_model()
 
@@ -20,13 +24,38 @@ admin.site.unregister(Group)
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "email", "roles", "is_active", "last_login"]
+    list_display = ["username", "email", "roles", "is_active", "two_factor", "last_login"]
     list_filter = ["is_active", "groups", "is_superuser"]
     search_fields = ["username", "email", "first_name", "last_name"]
     filter_horizontal = ["groups", "user_permissions"]
+    actions = ["reset_two_factor"]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).prefetch_related("groups")
+        enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("groups")
+            .annotate(_two_factor=Exists(enrolled))
+        )
+
+    @admin.display(description="2FA", boolean=True, ordering="_two_factor")
+    def two_factor(self, obj: Any) -> bool:
+        return obj._two_factor
+
+    @admin.action(
+        description="Reset two-factor authentication (re-enrol at next login)",
+        permissions=["change"],
+    )
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for user in queryset:
+            services.two_factor_reset(actor=request.user, user=user, request=request)
+        self.message_user(
+            request,
+            f"Two-factor authentication was reset for {queryset.count()} user(s); "
+            "their sessions were ended and they were told by email.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="Roles")
     def roles(self, obj: Any) -> str:

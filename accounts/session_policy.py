@@ -8,14 +8,24 @@ request (default 30 min), whatever the cookie's own expiry says.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from django_otp import DEVICE_ID_SESSION_KEY
 
 AUTH_AT = "auth_at"
 LAST_SEEN = "last_seen"
+# Copied into the UserSession row (accounts/session_store.py) for the sessions page.
+SID = "sid"
+CLIENT_IP = "client_ip"
+CLIENT_UA = "client_ua"
+# last_seen is written at most this often, so a busy page does not write the session on
+# every request; the idle timeout is exact to within this many seconds.
+TOUCH_INTERVAL = 60
 
 
 def session_end_reason(session: Mapping[str, Any], now: float | None = None) -> str | None:
@@ -41,3 +51,34 @@ def start(session: Any, now: float | None = None) -> None:
 
 def touch(session: Any, now: float | None = None) -> None:
     session[LAST_SEEN] = int(time.time() if now is None else now)
+
+
+def touch_if_due(session: Mapping[str, Any] | Any, now: float | None = None) -> None:
+    """Record activity, at most once per TOUCH_INTERVAL."""
+    now = time.time() if now is None else now
+    last_seen = session.get(LAST_SEEN)
+    if not isinstance(last_seen, int | float) or now - last_seen >= TOUCH_INTERVAL:
+        touch(session, now)
+
+
+def stamp_verified(
+    session: Any,
+    *,
+    device: Any,
+    auth_at: float | None = None,
+    ip: str | None = None,
+    user_agent: str = "",
+    now: float | None = None,
+) -> None:
+    """Mark a logged-in session as verified by ``device`` (django-otp's session key) and
+    stamp it for the timeouts and the sessions page. The cookie and the stored session
+    expire with the absolute lifetime."""
+    now = time.time() if now is None else now
+    auth_at = now if auth_at is None else auth_at
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    start(session, now)
+    session[AUTH_AT] = int(auth_at)
+    session[SID] = secrets.token_hex(16)
+    session[CLIENT_IP] = ip
+    session[CLIENT_UA] = (user_agent or "")[:512]
+    session.set_expiry(datetime.fromtimestamp(auth_at + settings.SESSION_ABSOLUTE_SECONDS, tz=UTC))

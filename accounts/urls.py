@@ -1,13 +1,17 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.forms import LoginForm
+from accounts import views
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.login, name="login"),
+    path("login/verify/", views.login_verify, name="login_verify"),
+    path("logout/", views.logout, name="logout"),
+    path("2fa/", views.two_factor, name="two_factor"),
+    path("2fa/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("2fa/backup-codes/", views.backup_codes, name="backup_codes"),
+    path("sudo/", views.sudo, name="sudo"),
+    path("password/", views.password_change, name="password_change"),
+    path("sessions/", views.sessions, name="sessions"),
+    path("sessions/revoke-others/", views.sessions_revoke_others, name="sessions_revoke_others"),
+    path("sessions/<str:sid>/revoke/", views.session_revoke, name="session_revoke"),
 ]

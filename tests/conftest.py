@@ -30,8 +30,21 @@ def make_user(username: str, role: str | None = None, **extra: Any) -> Any:
 
 
 def login(client: Client, user: Any) -> Client:
-    """Log a user in fully (every factor), as the staff UI requires."""
+    """Log a user in fully, leaving the session exactly as the two-step login does: logged
+    in, verified by a confirmed authenticator (django-otp's session key) and stamped for the
+    session timeouts and the sessions page. Gives the user an authenticator if needed."""
+    from accounts import session_policy
+    from accounts.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(
+            user=user, name="Authenticator app", confirmed=True, key=TOTPDevice.new_key()
+        )
     client.force_login(user)
+    session = client.session
+    session_policy.stamp_verified(session, device=device, ip="127.0.0.1", user_agent="")
+    session.save()
     return client
 
 

@@ -12,6 +12,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
+from accounts.throttle import throttle
 from tickets import access, attachments
 from tickets.forms import AttachmentForm
 from tickets.models import Attachment
@@ -20,6 +21,7 @@ from tickets.views import _add_errors, _detail_context, _detail_queryset
 
 @require_POST
 @staff_required
+@throttle("post")
 def attachment_upload(request: HttpRequest, ref: str) -> HttpResponse:
     ticket = access.get_ticket_or_404(request.user, ref, _detail_queryset())
     form = AttachmentForm(request.POST, request.FILES)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.roles import is_manager
+from accounts.throttle import throttle
 from audit.history import history_rows, ticket_log_entries
 from tickets import access, services
 from tickets.attachments import attachment_add, human_size
@@ -128,6 +129,7 @@ def _filtered(request: HttpRequest, form: TicketFilterForm) -> QuerySet[Ticket]:
 
 @require_GET
 @staff_required
+@throttle("search", methods=("GET",), when=lambda request: bool(request.GET.get("q", "").strip()))
 def ticket_list(request: HttpRequest) -> HttpResponse:
     form = TicketFilterForm(request.GET, user=request.user)
     if not form.is_valid():
@@ -165,6 +167,7 @@ def _per_page() -> int:
 
 
 @staff_required
+@throttle("post")
 def ticket_create(request: HttpRequest) -> HttpResponse:
     form = TicketCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -278,6 +281,7 @@ def _ticket_action(
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -301,6 +305,7 @@ def _comment_with_file(actor: Any, ticket: Ticket, data: dict[str, Any]) -> None
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_assign(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -314,6 +319,7 @@ def ticket_assign(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_status(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -329,6 +335,7 @@ def ticket_status(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_priority(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,
@@ -344,6 +351,7 @@ def ticket_priority(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @staff_required
+@throttle("post")
 def ticket_move(request: HttpRequest, ref: str) -> HttpResponse:
     return _ticket_action(
         request,

@@ -106,7 +106,7 @@ if PRODUCTION:
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "accounts.admin_apps.OTPAdminConfig",  # django.contrib.admin with an OTP-protected site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -114,6 +114,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "django_otp",
+    "axes",
+    "csp",
     "ticketsystem",
     "accounts",
     "tickets",
@@ -124,13 +127,21 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ticketsystem.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Security headers come before WhiteNoise so static files carry them too.
+    "accounts.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Session timeouts and the "verified second factor required" gate for every view.
+    "accounts.middleware.SessionSecurityMiddleware",
+    # Must stay last (django-axes): turns a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ticketsystem.urls"
@@ -220,7 +231,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions with a user column, so a user's sessions can be listed and revoked.
+SESSION_ENGINE = "accounts.session_store"
 try:
     # Enforced on the server by accounts/session_policy.py, for requests and websockets.
     SESSION_ABSOLUTE_SECONDS = envint("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
@@ -238,6 +250,72 @@ if SECURE_COOKIES:
     # The __Host- prefix pins the cookie to this exact host, path / and HTTPS.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Accounts: 2FA, lockout, sessions, security headers -----------------------------------
+# Documented in docs/authentication.md; every variable is listed in .env.example.
+from datetime import timedelta  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+try:
+    LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+    LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+    # The half-logged-in state (password accepted, second factor not yet) ends after this.
+    LOGIN_PENDING_SECONDS = envint("LOGIN_PENDING_SECONDS", 300, minimum=30)
+    # First enrolment needs longer: installing an authenticator app takes a few minutes.
+    ENROLMENT_PENDING_SECONDS = envint("ENROLMENT_PENDING_SECONDS", 900, minimum=60)
+    # Re-entering the password unlocks sensitive account changes for this long.
+    SUDO_SECONDS = envint("SUDO_SECONDS", 600, minimum=60)
+    OTP_THROTTLE_FACTOR = envint("OTP_THROTTLE_FACTOR", 1, minimum=1)
+    OTP_ISSUER = envstr("OTP_ISSUER", "ticketsystem") or "ticketsystem"
+    THROTTLE_RATES = {
+        # requests per minute and user, answered with 429 past the limit
+        "post": envint("THROTTLE_POST_PER_MINUTE", 30, minimum=1),
+        "search": envint("THROTTLE_SEARCH_PER_MINUTE", 60, minimum=1),
+    }
+except ConfigError as exc:
+    _refuse(str(exc))
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses locked-out username + IP pairs first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes: LOGIN_FAILURE_LIMIT failures per username + client IP lock that pair.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # only after the second factor: see accounts/views.py
+AXES_CLIENT_IP_CALLABLE = "ticketsystem.clientip.client_ip"  # the one client-IP answer
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit log already
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code"]
+
+OTP_LOGIN_URL = LOGIN_URL
+OTP_TOTP_SYNC = True
+
+# Content-Security-Policy (django-csp): no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # the 2FA QR code is a data: URI
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": SECURE_COOKIES,
+    },
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()"
+)
 
 # --- HTTP security ------------------------------------------------------------------------
 
@@ -347,22 +425,6 @@ except (ConfigError, ValueError) as exc:
 # attachment (plus the form) in memory, and let nginx refuse anything larger.
 FILE_UPLOAD_HANDLERS = ["tickets.uploads.CappedMemoryUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
-
-# --- Audit (temporary, until the accounts branch lands): minimal django-axes --------------
-# Only what the locked_out receiver needs to be real and tested. The accounts work (issue 3)
-# owns lockout policy; on merge keep their block and drop this one.
-if "axes" not in INSTALLED_APPS:
-    INSTALLED_APPS += ["axes"]
-    MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
-    AUTHENTICATION_BACKENDS = [
-        "axes.backends.AxesStandaloneBackend",
-        "django.contrib.auth.backends.ModelBackend",
-    ]
-    AXES_FAILURE_LIMIT = 5
-    AXES_COOLOFF_TIME = 0.25  # hours
-    AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-    AXES_CLIENT_IP_CALLABLE = "ticketsystem.clientip.client_ip"
-    AXES_RESET_ON_SUCCESS = True
 
 # --- Operations: backups, monitoring, metrics (ops/, docs/operations.md) -------------------
 

@@ -4,7 +4,7 @@ form error next to the field and stores nothing."""
 from __future__ import annotations
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from audit.models import SecurityEvent
 from tests.helpers import PDF, PNG, fresh, raw_get, upload
@@ -159,9 +159,12 @@ def test_closed_tickets_take_no_files(agent_client, agent, ticket_a):
     assert not Attachment.objects.exists()
 
 
-def test_upload_is_post_only_and_needs_a_login(client, ticket_a):
-    assert client.get(f"/tickets/{ticket_a.reference}/attachments/").status_code == 405
-    assert client.post(f"/tickets/{ticket_a.reference}/attachments/", {}).status_code == 302
+def test_upload_is_post_only_and_needs_a_login(agent_client, ticket_a):
+    url = f"/tickets/{ticket_a.reference}/attachments/"
+    assert agent_client.get(url).status_code == 405
+    # Anonymous requests never reach a view: the 2FA gate sends them to the login page.
+    assert Client().get(url).status_code == 302
+    assert Client().post(url, {}).status_code == 302
 
 
 def test_uploading_records_no_security_event_but_model_history(agent_client, ticket_a):

@@ -29,5 +29,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{bar}\nFirst admin created. Log in at /accounts/login/ with\n"
             f"  username: {username}\n  password: {password}\n"
-            f"This password is shown only now. Change it after logging in.\n{bar}"
+            "This password is shown only now. After it you will set up an authenticator app\n"
+            f"(two-factor authentication is required). Change the password after logging in.\n{bar}"
         )

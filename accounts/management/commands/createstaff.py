@@ -23,7 +23,15 @@ class Command(BaseCommand):
         parser.add_argument("--email", default="")
         parser.add_argument("--password-file", type=Path, help="file holding the password")
 
-    def handle(self, *args: Any, username: str, role: str, email: str, password_file: Path | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        username: str,
+        role: str,
+        email: str,
+        password_file: Path | None,
+        **options: Any,
+    ) -> None:
         if password_file is not None:
             try:
                 password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
@@ -34,7 +42,9 @@ class Command(BaseCommand):
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("the passwords do not match")
         try:
-            user = staff_create(actor=None, username=username, password=password, role=role, email=email)
+            user = staff_create(
+                actor=None, username=username, password=password, role=role, email=email
+            )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(f"created {role} {user.username}")

@@ -1,0 +1,247 @@
+"""Browser tests: a real daphne server on the test database, driven by Debian's Chromium.
+
+Fixtures for every browser test module:
+
+- ``live_url``: base URL of a daphne subprocess (HTTP and websockets, the real ASGI app)
+  serving the test database; started once per test session.
+- ``browser``: a headless Chromium (Playwright), one per test session.
+- ``page``: a fresh browser context and page per test; CSP violations and console errors
+  are collected in ``page.problems`` (assert it is empty at the end of a test).
+
+Playwright runs in a thread of its own: its sync API keeps an asyncio loop running in the
+thread that drives it, and with a running loop Django hands out different database
+connections (and refuses ORM calls). ``browser`` and ``page`` are proxies that run every
+Playwright call in that thread, so tests use the usual sync API and the ORM side by side.
+For Playwright helpers that need real Playwright objects (``expect``), use ``in_browser``::
+
+    in_browser(lambda heading: expect(heading).to_have_text("Dashboard"), page.locator("h1"))
+
+Mark browser test modules ``pytestmark = [pytest.mark.browser, pytest.mark.django_db(
+transaction=True, serialized_rollback=True)]``: data must be committed for daphne to see
+it, and serialized rollback restores the role groups that the flush after each test removes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ROOT = Path(__file__).resolve().parents[2]
+
+# Reports Content-Security-Policy violations to the console, where the page fixture sees
+# them (init scripts run outside the page's CSP).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+WORKER_NAME = "playwright"
+_worker: ThreadPoolExecutor | None = None
+
+
+def _in_worker(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    assert _worker is not None, "the browser fixture is not running"
+    if threading.current_thread().name.startswith(WORKER_NAME):
+        return fn(*args, **kwargs)  # already there (a proxy used inside in_browser)
+    return _worker.submit(fn, *args, **kwargs).result()
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, Remote):
+        return object.__getattribute__(value, "_target")
+    if isinstance(value, list | tuple):
+        return type(value)(_unwrap(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _unwrap(item) for key, item in value.items()}
+    return value
+
+
+def _wrap(value: Any) -> Any:
+    if type(value).__module__.startswith("playwright."):
+        return Remote(value)
+    if isinstance(value, list):
+        return [_wrap(item) for item in value]
+    return value
+
+
+class Remote:
+    """A Playwright object that lives in the browser thread; every attribute read and call
+    runs there, and Playwright objects it returns are wrapped the same way."""
+
+    __slots__ = ("__weakref__", "_target", "problems")
+
+    def __init__(self, target: Any) -> None:
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name: str) -> Any:
+        value = _in_worker(getattr, object.__getattribute__(self, "_target"), name)
+        if callable(value) and not type(value).__module__.startswith("playwright."):
+            return lambda *args, **kwargs: _wrap(
+                _in_worker(value, *_unwrap(args), **_unwrap(kwargs))
+            )
+        return _wrap(value)
+
+    def __enter__(self) -> Any:
+        return _wrap(_in_worker(self._target.__enter__))
+
+    def __exit__(self, *exc: Any) -> Any:
+        return _in_worker(self._target.__exit__, *exc)
+
+    def __repr__(self) -> str:
+        return f"Remote({object.__getattribute__(self, '_target')!r})"
+
+
+def in_browser(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` in the browser thread with the given proxies unwrapped, for Playwright
+    helpers that need real Playwright objects, e.g.
+    ``in_browser(lambda heading: expect(heading).to_have_text("x"), page.locator("h1"))``."""
+    return _wrap(_in_worker(lambda: fn(*_unwrap(args), **_unwrap(kwargs))))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url(settings_dict: dict[str, Any]) -> str:
+    user = quote(settings_dict.get("USER") or "")
+    password = quote(settings_dict.get("PASSWORD") or "")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or "5432"
+    return f"postgres://{auth}{host}:{port}/{quote(settings_dict['NAME'])}"
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
+    """Serve the test database with daphne in a subprocess; yield its base URL."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail("browser tests need PostgreSQL (set DATABASE_URL)")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "DJANGO_SETTINGS_MODULE": "ticketsystem.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "ticketsystem.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"daphne exited early:\n{log.read().decode(errors='replace')}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("daphne did not start within 30 s")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Remote]:
+    """Headless Chromium, driven from a thread of its own (see the module docstring)."""
+    global _worker
+    _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
+
+    def start() -> tuple[Any, Any]:
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        return playwright, playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+    playwright, chromium = _in_worker(start)
+    try:
+        yield Remote(chromium)
+    finally:
+        _in_worker(chromium.close)
+        _in_worker(playwright.stop)
+        _worker.shutdown()
+        _worker = None
+
+
+@pytest.fixture
+def page(browser: Remote, live_url: str) -> Iterator[Remote]:
+    """A fresh context (no cookies) and page; ``page.problems`` lists CSP violations and
+    console errors seen so far."""
+    problems: list[str] = []
+
+    def open_page() -> tuple[Any, Any]:
+        context = _unwrap(browser).new_context(base_url=live_url, accept_downloads=True)
+        context.set_default_timeout(10_000)
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda msg: (
+                problems.append(msg.text)
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        # A failing script, stylesheet or image (pages themselves may answer 4xx on purpose).
+        page.on(
+            "response",
+            lambda response: (
+                problems.append(f"{response.status} {response.url}")
+                if response.status >= 400 and response.request.resource_type != "document"
+                else None
+            ),
+        )
+        return context, page
+
+    context, raw_page = _in_worker(open_page)
+    remote = Remote(raw_page)
+    object.__setattr__(remote, "problems", problems)
+    try:
+        yield remote
+    finally:
+        _in_worker(context.close)
