@@ -4,4 +4,7 @@ from ops import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_view, name="metrics"),
+    path("ops/monitoring/", views.monitoring, name="ops_monitoring"),
 ]

@@ -68,7 +68,6 @@ CLIENT_MESSAGES_PER_MINUTE = 60
 # A refused client that retries must not write an audit row per attempt: one per address and
 # reason per window is enough to see it (and keeps a flood from serialising the audit chain).
 REJECTION_AUDIT_WINDOW = 60
-OPEN_SOCKETS_KEY = "ws:open"  # read by /metrics
 
 
 @dataclass(frozen=True)
@@ -311,14 +310,15 @@ def _ticket_queue(ticket_id: int) -> int | None:
 
 def _count_open(delta: int) -> None:
     """Best effort: /metrics shows this; a lost update is not worth failing a socket for."""
+    key = settings.WS_OPEN_CACHE_KEY
     try:
         if delta > 0:
-            cache.add(OPEN_SOCKETS_KEY, 0, timeout=None)
-            cache.incr(OPEN_SOCKETS_KEY, delta)
+            cache.add(key, 0, timeout=None)
+            cache.incr(key, delta)
         else:
-            cache.decr(OPEN_SOCKETS_KEY, -delta)
+            cache.decr(key, -delta)
     except Exception:
-        logger.debug("could not update %s", OPEN_SOCKETS_KEY, exc_info=True)
+        logger.debug("could not update %s", key, exc_info=True)
 
 
 class _Watchdog:

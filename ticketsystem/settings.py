@@ -427,6 +427,67 @@ except (ConfigError, ValueError) as exc:
 FILE_UPLOAD_HANDLERS = ["tickets.uploads.CappedMemoryUploadHandler"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
 
+# --- Operations: backups, monitoring, metrics (ops/, docs/operations.md) -------------------
+
+try:
+    # Backups: GPG-encrypted for the public key(s) in BACKUP_GPG_PUBLIC_KEY_FILE; never plain.
+    BACKUP_DIR = Path(envstr("BACKUP_DIR", str(DATA_DIR / "backups"))).resolve()
+    BACKUP_NAME = envstr("BACKUP_NAME", "ticketsystem")
+    BACKUP_GPG_PUBLIC_KEY_FILE = envstr("BACKUP_GPG_PUBLIC_KEY_FILE", "")
+    BACKUP_GPG_RECIPIENTS = [
+        fpr.replace(" ", "").upper() for fpr in envlist("BACKUP_GPG_RECIPIENTS")
+    ]
+    # Only where restore drills or restores run (ideally not the production host).
+    BACKUP_GPG_PRIVATE_KEY_FILE = envstr("BACKUP_GPG_PRIVATE_KEY_FILE", "")
+    # Read raw (not stripped of inner whitespace): a passphrase with a newline is refused later.
+    BACKUP_GPG_PASSPHRASE = envsecret("BACKUP_GPG_PASSPHRASE")
+    BACKUP_KEEP_DAYS = envint("BACKUP_KEEP_DAYS", 30, minimum=1)
+    BACKUP_MAX_AGE_HOURS = envint("BACKUP_MAX_AGE_HOURS", 26, minimum=1)
+    BACKUP_DRILL_MAX_AGE_DAYS = envint("BACKUP_DRILL_MAX_AGE_DAYS", 8, minimum=1)
+    # verifybackup restores into a scratch database named <prefix>_<random>, then drops it.
+    BACKUP_SCRATCH_DB_PREFIX = envstr("BACKUP_SCRATCH_DB_PREFIX", "")
+    # The encrypted attachment store (backed up when the directory exists).
+    ATTACHMENT_DIR = Path(envstr("ATTACHMENT_DIR", str(DATA_DIR / "attachments"))).resolve()
+
+    # /metrics: a bearer token (32+ characters) and/or an IP allow-list (addresses or networks).
+    METRICS_TOKEN = envsecret("METRICS_TOKEN")
+    METRICS_ALLOWED_IPS = envlist(
+        "METRICS_ALLOWED_IPS", "" if PRODUCTION else "127.0.0.1/32,::1/128"
+    )
+    # Open websockets are counted by the live dashboard under this cache key.
+    WS_OPEN_CACHE_KEY = "ws:open"
+
+    # manage.py monitor: alert channels, thresholds and the re-alert cooldown.
+    MONITOR_ALERT_EMAILS = envlist("MONITOR_ALERT_EMAILS")
+    MONITOR_WEBHOOK_URL = envsecret("MONITOR_WEBHOOK_URL")
+    MONITOR_WEBHOOK_TIMEOUT = envint("MONITOR_WEBHOOK_TIMEOUT", 10, minimum=1)
+    MONITOR_COOLDOWN_MINUTES = envint("MONITOR_COOLDOWN_MINUTES", 60, minimum=1)
+    MONITOR_FAILED_LOGINS_THRESHOLD = envint("MONITOR_FAILED_LOGINS_THRESHOLD", 20, minimum=0)
+    MONITOR_LOCKOUTS_THRESHOLD = envint("MONITOR_LOCKOUTS_THRESHOLD", 3, minimum=0)
+    MONITOR_SLA_BREACHES_THRESHOLD = envint("MONITOR_SLA_BREACHES_THRESHOLD", 0, minimum=0)
+    MONITOR_DISK_MIN_FREE_PERCENT = envint("MONITOR_DISK_MIN_FREE_PERCENT", 10, minimum=1)
+    # Where the monitor keeps its own state while the database is unreachable.
+    MONITOR_STATE_FILE = Path(envstr("MONITOR_STATE_FILE", str(DATA_DIR / "monitor-state.json")))
+except ConfigError as exc:
+    _refuse(str(exc))
+
+try:
+    import ipaddress
+
+    METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network(n, strict=False) for n in METRICS_ALLOWED_IPS]
+except ValueError as exc:
+    _refuse(f"METRICS_ALLOWED_IPS: {exc}")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    _refuse("METRICS_TOKEN is weak: use at least 32 random characters")
+if MONITOR_WEBHOOK_URL and not MONITOR_WEBHOOK_URL.startswith(("https://", "http://")):
+    _refuse("MONITOR_WEBHOOK_URL must be an http(s) URL")
+
+# Request counts and latency per view, measured around everything but the request id.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("ticketsystem.middleware.RequestIdMiddleware") + 1,
+    "ops.metrics.RequestMetricsMiddleware",
+)
+
 # --- Live dashboard: websockets (docs/live-dashboard.md) ----------------------------------
 
 try:

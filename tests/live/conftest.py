@@ -15,7 +15,6 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.session_store import SessionStore
 from tests.conftest import login
-from tickets.consumers import OPEN_SOCKETS_KEY
 
 ORIGIN = "http://127.0.0.1:8000"
 # How long a test waits for something that should arrive (the coalescing window is 100 ms).
@@ -91,7 +90,7 @@ def _fresh_live_cache() -> None:
             "session_absolute",
         ):
             cache.delete(f"ws:rejected:{ip}:{reason}")
-    cache.delete(OPEN_SOCKETS_KEY)
+    cache.delete(settings.WS_OPEN_CACHE_KEY)
 
 
 async def close_code(communicator: WebsocketCommunicator, *, timeout: float = WAIT) -> int:

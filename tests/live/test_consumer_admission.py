@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -15,7 +16,7 @@ from accounts.session_store import SessionStore
 from audit.models import SecurityEvent
 from tests.conftest import make_user
 from tests.live.conftest import WAIT, live_session, open_socket, run, socket
-from tickets.consumers import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED, OPEN_SOCKETS_KEY
+from tickets.consumers import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -52,9 +53,9 @@ def edit_session(key: str, **changes: object) -> None:
 async def test_it_accepts_an_agent_with_a_verified_second_factor(agent):
     key = await run(live_session, agent)
     communicator = await open_socket(key)
-    assert await run(cache.get, OPEN_SOCKETS_KEY) == 1
+    assert await run(cache.get, settings.WS_OPEN_CACHE_KEY) == 1
     await communicator.disconnect()
-    assert await run(cache.get, OPEN_SOCKETS_KEY) == 0
+    assert await run(cache.get, settings.WS_OPEN_CACHE_KEY) == 0
 
 
 async def test_it_refuses_an_anonymous_socket_and_records_it(db):
@@ -155,4 +156,4 @@ async def test_it_records_a_retrying_client_once_per_minute(db):
 
 async def test_refused_sockets_are_not_counted_as_open(db):
     await refused_with(None)
-    assert not await run(cache.get, OPEN_SOCKETS_KEY)
+    assert not await run(cache.get, settings.WS_OPEN_CACHE_KEY)

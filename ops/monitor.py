@@ -1,0 +1,239 @@
+"""manage.py monitor: evaluate the rules, alert on changes, at most once per cooldown.
+
+State lives in the database (MonitorCheck), so alerts are deduplicated across runs and
+hosts. The ``database`` rule's own state lives in MONITOR_STATE_FILE, because it matters
+exactly when the database cannot store it. A failing rule alerts when it starts failing and
+again after each cooldown while it stays failing; a rule that recovers sends one "resolved".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from ops import services
+from ops.health import CheckResult, run_monitor_checks
+from ops.models import MonitorCheck
+
+
+@dataclass
+class Alert:
+    check: str
+    status: str  # "firing" or "resolved"
+    summary: str
+    since: datetime
+
+    def line(self) -> str:
+        return f"[{self.status.upper()}] {self.check}: {self.summary}"
+
+
+@dataclass
+class MonitorRun:
+    results: list[CheckResult]
+    alerts: list[Alert] = field(default_factory=list)
+    delivered: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class AlertDeliveryError(Exception):
+    pass
+
+
+@dataclass
+class _State:
+    failing: bool
+    since: datetime
+    last_alert_at: datetime | None
+
+
+class FileStateStore:
+    """A JSON file for the database rule (and everything else while the database is down)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, _State]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        states = {}
+        for name, item in raw.items() if isinstance(raw, dict) else []:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                last = item.get("last_alert_at")
+                states[name] = _State(
+                    bool(item["failing"]),
+                    parse_datetime(item["since"]),
+                    parse_datetime(last) if last else None,
+                )
+        return states
+
+    def save(self, states: dict[str, _State]) -> None:
+        data = {
+            name: {
+                "failing": state.failing,
+                "since": state.since.isoformat(),
+                "last_alert_at": state.last_alert_at.isoformat() if state.last_alert_at else None,
+            }
+            for name, state in states.items()
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(f".{self.path.name}.tmp")
+        temp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        os.replace(temp, self.path)
+
+
+def _decide(
+    result: CheckResult, previous: _State | None, now: datetime
+) -> tuple[Alert | None, _State]:
+    cooldown = timedelta(minutes=settings.MONITOR_COOLDOWN_MINUTES)
+    failing = result.ok is False
+    was_failing = previous is not None and previous.failing
+    since = previous.since if previous is not None and was_failing == failing else now
+    last_alert = previous.last_alert_at if previous is not None else None
+    alert = None
+    if failing and (not was_failing or last_alert is None or now - last_alert >= cooldown):
+        alert = Alert(result.name, "firing", result.summary, since)
+    elif not failing and was_failing:
+        alert = Alert(result.name, "resolved", result.summary, since)
+    return alert, _State(failing, since, now if alert else last_alert)
+
+
+def run(*, dry_run: bool = False, now: datetime | None = None) -> MonitorRun:
+    """Evaluate every rule, send the alerts due, remember what was sent."""
+    now = now or timezone.now()
+    results = run_monitor_checks()
+    database_up = results[0].ok is True
+    file_store = FileStateStore(Path(settings.MONITOR_STATE_FILE))
+    file_states = file_store.load()
+    db_states: dict[str, MonitorCheck] = {}
+    if database_up:
+        try:
+            db_states = {check.name: check for check in MonitorCheck.objects.all()}
+        except DatabaseError:
+            database_up = False
+    report = MonitorRun(results)
+    decisions: list[tuple[CheckResult, Alert | None, _State]] = []
+    for result in results:
+        if result.ok is None:
+            continue  # unknown: keep the previous state, say nothing
+        in_file = result.name == "database" or not database_up
+        if in_file:
+            previous = file_states.get(result.name)
+        else:
+            row = db_states.get(result.name)
+            previous = _State(row.failing, row.since, row.last_alert_at) if row else None
+        alert, state = _decide(result, previous, now)
+        decisions.append((result, alert, state))
+        if alert:
+            report.alerts.append(alert)
+    if dry_run:
+        return report
+    if report.alerts:
+        report.delivered, report.errors = deliver(report.alerts)
+    sent = bool(report.delivered)
+    for result, alert, state in decisions:
+        if alert and not sent:
+            # Nothing got through: keep the old state so the next run tries again.
+            continue
+        if result.name == "database" or not database_up:
+            file_states[result.name] = state
+        else:
+            with transaction.atomic():
+                services.monitor_check_save(
+                    db_states.get(result.name),
+                    name=result.name,
+                    failing=state.failing,
+                    summary=result.summary,
+                    now=now,
+                    alerted=alert is not None,
+                )
+    file_store.save(file_states)
+    return report
+
+
+def _message(alerts: list[Alert]) -> tuple[str, str]:
+    host = socket.gethostname()
+    firing = [a.check for a in alerts if a.status == "firing"]
+    resolved = [a.check for a in alerts if a.status == "resolved"]
+    parts = []
+    if firing:
+        parts.append(f"FIRING: {', '.join(firing)}")
+    if resolved:
+        parts.append(f"RESOLVED: {', '.join(resolved)}")
+    subject = f"[ticketsystem {host}] {'; '.join(parts)}"
+    body = "\n".join(alert.line() for alert in alerts)
+    return subject, body
+
+
+def deliver(alerts: list[Alert]) -> tuple[list[str], list[str]]:
+    """Send one message per run to every configured channel; (delivered, errors)."""
+    subject, body = _message(alerts)
+    delivered, errors = [], []
+    if settings.MONITOR_ALERT_EMAILS:
+        try:
+            send_mail(subject, body, None, settings.MONITOR_ALERT_EMAILS, fail_silently=False)
+            delivered.append("email")
+        except (OSError, Exception) as exc:  # smtplib errors are OSError or SMTPException
+            errors.append(f"email: {type(exc).__name__}: {str(exc)[:120]}")
+    if settings.MONITOR_WEBHOOK_URL:
+        try:
+            post_webhook(settings.MONITOR_WEBHOOK_URL, webhook_payload(subject, body, alerts))
+            delivered.append("webhook")
+        except AlertDeliveryError as exc:
+            errors.append(f"webhook: {exc}")
+    return delivered, errors
+
+
+def webhook_payload(subject: str, body: str, alerts: list[Alert]) -> dict[str, Any]:
+    """Slack/Mattermost/Matrix-hookshot read ``text``; the rest is for anything smarter."""
+    statuses = {alert.status for alert in alerts}
+    return {
+        "text": f"{subject}\n{body}",
+        "title": subject,
+        "status": statuses.pop() if len(statuses) == 1 else "mixed",
+        "host": socket.gethostname(),
+        "alerts": [
+            {
+                "check": alert.check,
+                "status": alert.status,
+                "summary": alert.summary,
+                "since": alert.since.isoformat(),
+            }
+            for alert in alerts
+        ],
+    }
+
+
+def post_webhook(url: str, payload: dict[str, Any]) -> None:
+    if not url.startswith(("https://", "http://")):
+        raise AlertDeliveryError("MONITOR_WEBHOOK_URL must be http(s)")
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "ticketsystem-monitor"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.MONITOR_WEBHOOK_TIMEOUT) as response:  # noqa: S310
+            if not 200 <= response.status < 300:
+                raise AlertDeliveryError(f"HTTP {response.status}")
+    except urllib.error.HTTPError as exc:
+        raise AlertDeliveryError(f"HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise AlertDeliveryError(f"unreachable ({reason})") from None

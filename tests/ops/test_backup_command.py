@@ -1,0 +1,184 @@
+"""manage.py backup on PostgreSQL (the SQLite default is in test_backup_sqlite.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+from django.utils import timezone
+
+from audit.models import SecurityEvent
+from ops import backups
+from ops.models import BackupRun
+from tests.ops.backup_helpers import copy_set, decrypt_head, only_set, read_manifest, recipients
+from tests.ops.conftest import BASE_DIR, database_url
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def visible_files(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name != ".backup.lock")
+
+
+def test_it_writes_an_encrypted_set_with_a_manifest(backup_settings, gpg_keys, ticket_a, tmp_path):
+    call_command("backup", stdout=io.StringIO())
+
+    directory = backup_settings.BACKUP_DIR
+    base = only_set(directory)
+    assert visible_files(directory) == [f"{base}.db.gpg", f"{base}.manifest.json"]
+    dump = directory / f"{base}.db.gpg"
+    manifest = read_manifest(directory, base)
+    assert manifest["files"]["db.gpg"] == {
+        "sha256": hashlib.sha256(dump.read_bytes()).hexdigest(),
+        "size": dump.stat().st_size,
+    }
+    assert manifest["engine"] == "postgresql"
+    assert manifest["row_counts"]["tickets_ticket"] == 1
+    assert manifest["row_counts"]["audit_securityevent"] == 0
+    assert manifest["latest_migration"]["app"]
+    applied = MigrationRecorder(connection).applied_migrations()
+    assert manifest["migrations"]["tickets"] == max(n for a, n in applied if a == "tickets")
+    assert manifest["app_version"] == "0.1.0"
+    assert manifest["recipients"] == [gpg_keys.fingerprint]
+    assert dump.stat().st_mode & 0o077 == 0
+    # Encrypted to our key (the encryption subkey's id shows up), and inside is pg_dump's archive.
+    assert "[GNUPG:] ENC_TO" in recipients(gpg_keys, dump)
+    assert decrypt_head(gpg_keys, dump, tmp_path) == b"PGDMP"
+
+
+def test_it_refuses_without_a_recipient_key(backup_settings):
+    backup_settings.BACKUP_GPG_PUBLIC_KEY_FILE = ""
+    with pytest.raises(
+        CommandError, match=r"no backup recipient key.*refusing to write an unencrypted"
+    ):
+        call_command("backup")
+    assert not any(p.suffix in {".gpg", ".json"} for p in backup_settings.BACKUP_DIR.iterdir())
+    assert BackupRun.objects.get().ok is False
+
+
+def test_it_refuses_a_private_key_file_as_the_recipient(backup_settings, gpg_keys):
+    backup_settings.BACKUP_GPG_PUBLIC_KEY_FILE = str(gpg_keys.secret)
+    with pytest.raises(CommandError, match="contains a private key"):
+        call_command("backup")
+
+
+def test_it_refuses_a_pinned_fingerprint_that_is_not_in_the_key_file(backup_settings):
+    backup_settings.BACKUP_GPG_RECIPIENTS = ["0" * 40]
+    with pytest.raises(CommandError, match="BACKUP_GPG_RECIPIENTS names 0000"):
+        call_command("backup")
+
+
+def test_it_refuses_to_run_while_another_backup_holds_the_lock(backup_settings):
+    with psycopg.connect(database_url(connection.settings_dict["NAME"])) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [backups.BACKUP_LOCK_ID])
+        with pytest.raises(CommandError, match="another backup is running"):
+            call_command("backup")
+    assert visible_files(backup_settings.BACKUP_DIR) == []
+
+
+def test_it_backs_up_the_attachment_store(backup_settings, gpg_keys, tmp_path):
+    store = backup_settings.ATTACHMENT_DIR
+    (store / "ab").mkdir(parents=True)
+    (store / "ab" / "one.bin").write_bytes(os.urandom(5000))
+    (store / "two.bin").write_bytes(b"x" * 10)
+    (store / "link").symlink_to("/etc/passwd")  # never followed out of the store
+
+    call_command("backup", stdout=io.StringIO())
+
+    base = only_set(backup_settings.BACKUP_DIR)
+    manifest = read_manifest(backup_settings.BACKUP_DIR, base)
+    assert manifest["attachments"] == {"files": 2, "bytes": 5010}
+    assert set(manifest["files"]) == {"db.gpg", "files.tar.gpg"}
+    archive = backup_settings.BACKUP_DIR / f"{base}.files.tar.gpg"
+    assert "[GNUPG:] ENC_TO" in recipients(gpg_keys, archive)
+
+
+def test_it_records_the_run_and_a_security_event(backup_settings):
+    call_command("backup", stdout=io.StringIO())
+
+    run = BackupRun.objects.get()
+    assert run.ok and run.kind == "backup" and run.size > 0
+    assert run.name == only_set(backup_settings.BACKUP_DIR)
+    event = SecurityEvent.objects.get(action="backup_created")
+    assert event.resource == run.name
+
+
+def test_a_full_disk_fails_with_one_line_and_leaves_no_file(backup_settings, gpg_keys, tmp_path):
+    target = tmp_path / "small"
+    target.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
+        "BACKUP_DIR": str(target),
+        "BACKUP_GPG_PUBLIC_KEY_FILE": str(gpg_keys.public),
+        "ATTACHMENT_DIR": str(tmp_path / "none"),
+    }
+    # A 16 KiB tmpfs in a private mount namespace: a real ENOSPC, gone when the command ends.
+    script = (
+        f"mount -t tmpfs -o size=16k tmpfs {target} && "
+        f"{os.sys.executable} manage.py backup; rc=$?; echo LISTING >&2; ls -A {target} >&2; exit $rc"
+    )
+    result = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("CommandError")]
+    assert errors == ["CommandError: cannot write the encrypted backup: No space left on device"]
+    listing = result.stderr.split("LISTING\n", 1)[1].split()
+    assert listing == []  # no partial file, nothing that looks like a backup
+    assert BackupRun.objects.get().ok is False
+
+
+def test_retention_deletes_only_its_own_expired_sets(backup_settings):
+    call_command("backup", stdout=io.StringIO())
+    directory = backup_settings.BACKUP_DIR
+    base = only_set(directory)
+    now = timezone.now()
+    old = (now - timedelta(days=40)).strftime("%Y%m%dT%H%M%SZ")
+    recent = (now - timedelta(days=5)).strftime("%Y%m%dT%H%M%SZ")
+    copy_set(directory, base, f"ticketsystem-{old}")
+    copy_set(directory, base, f"ticketsystem-{recent}")
+    (directory / f"ticketsystem-{old.replace('T', 'T0')[:8]}T000000Z.db.gpg").write_bytes(b"orphan")
+    foreign = ["othersite-20200101T000000Z.db.gpg", "notes.txt", "ticketsystem-old.db.gpg"]
+    for name in foreign:
+        (directory / name).write_bytes(b"not ours")
+
+    deleted = backups.prune(30)
+
+    remaining = visible_files(directory)
+    assert f"ticketsystem-{old}" in deleted
+    assert not any(old in name for name in remaining)
+    assert f"ticketsystem-{recent}.manifest.json" in remaining
+    assert f"{base}.manifest.json" in remaining
+    assert all(name in remaining for name in foreign)
+    assert SecurityEvent.objects.filter(action="backup_deleted").exists()
+
+
+def test_retention_never_deletes_the_newest_good_set(backup_settings):
+    call_command("backup", stdout=io.StringIO())
+    directory = backup_settings.BACKUP_DIR
+    base = only_set(directory)
+
+    deleted = backups.prune(1, now=timezone.now() + timedelta(days=400))
+
+    assert deleted == []
+    assert f"{base}.manifest.json" in visible_files(directory)
+
+
+def test_keep_days_must_be_positive(backup_settings):
+    with pytest.raises(CommandError, match="--keep-days must be at least 1"):
+        call_command("backup", "--keep-days", "0")

@@ -1,0 +1,140 @@
+"""manage.py verifybackup (the restore drill) on PostgreSQL, with every bad input."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ops.models import BackupRun
+from tests.ops.backup_helpers import (
+    flip_byte,
+    only_set,
+    read_manifest,
+    reseal_manifest,
+    truncate,
+    write_manifest,
+)
+from tests.ops.conftest import scratch_databases
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def backup_set(backup_settings, ticket_a, ticket_b):
+    store = backup_settings.ATTACHMENT_DIR
+    store.mkdir()
+    (store / "a.bin").write_bytes(os.urandom(3000))
+    call_command("backup", stdout=io.StringIO())
+    return backup_settings.BACKUP_DIR, only_set(backup_settings.BACKUP_DIR)
+
+
+def drill_fails(*args: str, match: str) -> None:
+    with pytest.raises(CommandError, match=match) as failure:
+        call_command("verifybackup", *args)
+    assert "\n" not in str(failure.value)
+    assert scratch_databases() == []  # the scratch database is always dropped
+    assert BackupRun.objects.filter(kind="verify").latest("id").ok is False
+
+
+def test_it_restores_the_latest_backup_into_a_scratch_database_and_compares_counts(backup_set):
+    out = io.StringIO()
+    call_command("verifybackup", "--latest", stdout=out)
+
+    directory, base = backup_set
+    rows = sum(read_manifest(directory, base)["row_counts"].values())
+    assert f"verified {base}: restored into a scratch database (dropped)" in out.getvalue()
+    assert f"{rows} rows match the manifest, 1 attachment files" in out.getvalue()
+    assert scratch_databases() == []
+    run = BackupRun.objects.get(kind="verify")
+    assert run.ok and run.name == base
+
+
+def test_it_accepts_the_manifest_or_the_encrypted_file_as_argument(backup_set):
+    directory, base = backup_set
+    for name in (f"{base}.manifest.json", f"{base}.db.gpg"):
+        call_command("verifybackup", str(directory / name), stdout=io.StringIO())
+
+
+def test_it_rejects_a_truncated_file(backup_set):
+    directory, base = backup_set
+    truncate(directory / f"{base}.db.gpg", 500)
+    drill_fails("--latest", match="db.gpg is truncated or damaged: 500 bytes")
+
+
+def test_it_rejects_a_flipped_byte(backup_set):
+    directory, base = backup_set
+    flip_byte(directory / f"{base}.db.gpg")
+    drill_fails("--latest", match="sha256 does not match the manifest")
+
+
+def test_gpg_catches_a_flipped_byte_even_with_a_matching_manifest(backup_set):
+    directory, base = backup_set
+    flip_byte(directory / f"{base}.db.gpg")
+    reseal_manifest(directory, base)
+    drill_fails("--latest", match="cannot decrypt: the file is damaged or was modified")
+
+
+def test_it_rejects_a_damaged_attachment_archive(backup_set):
+    directory, base = backup_set
+    flip_byte(directory / f"{base}.files.tar.gpg")
+    drill_fails("--latest", match="files.tar.gpg is damaged")
+
+
+def test_it_rejects_the_wrong_key(backup_set, backup_settings, gpg_keys):
+    backup_settings.BACKUP_GPG_PRIVATE_KEY_FILE = str(gpg_keys.other_secret)
+    drill_fails("--latest", match=r"not encrypted for the key .* \(wrong key\)")
+
+
+def test_it_rejects_the_wrong_passphrase(backup_set, backup_settings):
+    backup_settings.BACKUP_GPG_PASSPHRASE = "not the passphrase"
+    drill_fails("--latest", match="wrong passphrase")
+
+
+def test_it_rejects_a_missing_passphrase(backup_set, backup_settings):
+    backup_settings.BACKUP_GPG_PASSPHRASE = ""
+    drill_fails("--latest", match="needs a passphrase")
+
+
+def test_it_rejects_a_passphrase_containing_a_newline(backup_set, backup_settings):
+    backup_settings.BACKUP_GPG_PASSPHRASE = "correct horse\nbattery staple"
+    drill_fails("--latest", match="contains a line break")
+
+
+def test_it_rejects_a_missing_manifest(backup_set):
+    directory, base = backup_set
+    (directory / f"{base}.manifest.json").unlink()
+    drill_fails(str(directory / f"{base}.db.gpg"), match="manifest missing")
+
+
+def test_it_rejects_a_manifest_whose_counts_do_not_match(backup_set):
+    directory, base = backup_set
+    manifest = read_manifest(directory, base)
+    manifest["row_counts"]["tickets_ticket"] += 1
+    write_manifest(directory, base, manifest)
+    drill_fails("--latest", match="row count mismatch in tickets_ticket: expected 3, found 2")
+
+
+def test_it_rejects_a_manifest_with_a_hostile_table_name(backup_set):
+    directory, base = backup_set
+    manifest = read_manifest(directory, base)
+    manifest["row_counts"]['x"; DROP TABLE tickets_ticket; --'] = 1
+    write_manifest(directory, base, manifest)
+    drill_fails("--latest", match="manifest .* is invalid: bad row count entry")
+
+
+def test_it_needs_a_private_key(backup_set, backup_settings):
+    backup_settings.BACKUP_GPG_PRIVATE_KEY_FILE = ""
+    drill_fails("--latest", match="set BACKUP_GPG_PRIVATE_KEY_FILE")
+
+
+def test_it_says_so_when_there_is_no_backup(backup_settings):
+    with pytest.raises(CommandError, match="no backup with a manifest"):
+        call_command("verifybackup", "--latest")
+
+
+def test_it_rejects_a_file_that_is_not_a_backup(backup_settings, tmp_path):
+    with pytest.raises(CommandError, match="is not a backup file name"):
+        call_command("verifybackup", str(tmp_path / "passwords.txt"))
