@@ -8,6 +8,7 @@ request (default 30 min), whatever the cookie's own expiry says.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ AUTH_AT = "auth_at"
 LAST_SEEN = "last_seen"
 # Copied into the UserSession row (accounts/session_store.py) for the sessions page.
 SID = "sid"
+SID_RE = re.compile(r"^[0-9a-f]{32}$")  # secrets.token_hex(16), as stamp_verified makes them
 CLIENT_IP = "client_ip"
 CLIENT_UA = "client_ua"
 # last_seen is written at most this often, so a busy page does not write the session on

@@ -324,7 +324,9 @@ def sessions(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def session_revoke(request: HttpRequest, sid: str) -> HttpResponse:
-    if services.session_revoke(actor=request.user, sid=sid, request=request) == 0:
+    if not session_policy.SID_RE.match(sid) or (
+        services.session_revoke(actor=request.user, sid=sid, request=request) == 0
+    ):
         raise Http404("No such session.")
     messages.success(request, "That session was signed out.")
     return redirect("sessions")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from auditlog.models import LogEntry
@@ -49,7 +49,8 @@ class _DateRangeForm(forms.Form):
         data = self.cleaned_data
         if data.get("date_from"):
             qs = qs.filter(**{f"{column}__gte": _day_start(data["date_from"])})
-        if data.get("date_to"):
+        # The last day of the calendar has no next day to stop before: no upper bound.
+        if data.get("date_to") and data["date_to"] < date.max:
             qs = qs.filter(**{f"{column}__lt": _day_start(data["date_to"] + timedelta(days=1))})
         return qs
 

@@ -12,12 +12,15 @@ from django.http import HttpRequest
 
 from audit.admin_actions import export_personal_data
 from tickets import access, services
-from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Ticket
+from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Status, Ticket
 
 
 @admin.register(Queue)
 class QueueAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "member_count"]
+    # Explicit: the member count's GROUP BY drops Meta.ordering, and the ticket form's queue
+    # autocomplete pages through this list.
+    ordering = ["name"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["members"]
@@ -103,6 +106,13 @@ class TicketAdminForm(forms.ModelForm):
             )
         if not original.pk and status and status != "new":
             self.add_error("status", "New tickets start as new.")
+        # The services refuse these too, but only after the admin has committed to saving: it
+        # would then announce (and log) a change that never happened.
+        if original.pk and original.status == Status.CLOSED:
+            if data.get("queue") and data["queue"].pk != original.queue_id:
+                self.add_error("queue", "A closed ticket cannot be moved.")
+            if "assignee" in data and getattr(data["assignee"], "pk", None) != original.assignee_id:
+                self.add_error("assignee", "A closed ticket cannot be reassigned.")
         queue, assignee = data.get("queue"), data.get("assignee")
         if queue and assignee and not access.is_assignable(assignee, queue):
             self.add_error("assignee", f"{assignee} cannot take tickets of {queue}.")

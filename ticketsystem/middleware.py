@@ -11,6 +11,22 @@ from django.http import HttpRequest, HttpResponse
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+class HeaderNulMiddleware:
+    """Replace NUL in request header values with a space, as RFC 9110 (section 5.5) tells a
+    recipient to. Header values reach the database (user agents in lockout records, audit
+    events and the sessions list) and PostgreSQL refuses NUL in text: a NUL in User-Agent
+    made a failed login a 500 that axes never counted."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for key, value in request.META.items():
+            if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+                request.META[key] = value.replace("\x00", " ")
+        return self.get_response(request)
+
+
 class RequestIdMiddleware:
     """Give every request an id (kept from a well-formed X-Request-ID set by our proxy).
 

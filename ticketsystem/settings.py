@@ -126,6 +126,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ticketsystem.middleware.HeaderNulMiddleware",  # first: nothing may see a NUL header
     "ticketsystem.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Security headers come before WhiteNoise so static files carry them too.

@@ -127,3 +127,12 @@ def test_the_password_alone_does_not_clear_failures(client, staff, device):
 @override_settings(AXES_FAILURE_LIMIT=3)
 def test_the_limit_is_configurable(client, staff, device):
     assert fail(client, 3) == [400, 400, 429]
+
+
+def test_a_nul_in_the_user_agent_cannot_dodge_the_count(client, staff, device):
+    # A NUL header used to make every failure a 500 that axes never recorded: unlimited
+    # guesses. Now the header is cleaned first and the failures count like any other.
+    nul = {"HTTP_USER_AGENT": "curl\x00", "HTTP_ACCEPT": "*/*\x00"}
+    assert fail(client, 5, **nul) == [400] * 4 + [429]
+    assert password_step(client, "alice", PASSWORD, **nul).status_code == 429
+    assert AccessAttempt.objects.get().user_agent == "curl "

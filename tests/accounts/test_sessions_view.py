@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
@@ -98,3 +99,10 @@ def test_it_signs_out_all_other_sessions(client, staff, device):
 def test_revoking_needs_post(client, staff, device):
     login(client, staff)
     assert client.get("/accounts/sessions/revoke-others/").status_code == 405
+
+
+@pytest.mark.parametrize("sid", ["%00", "x" * 5000, "%ED%A0%80", "ABCDEF" * 6, "../sessions"])
+def test_a_malformed_session_handle_is_404(client, staff, device, sid):
+    login(client, staff)
+    assert client.post(f"/accounts/sessions/{sid}/revoke/").status_code == 404
+    assert client.get("/dashboard/").status_code == 200

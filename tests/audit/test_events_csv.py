@@ -69,3 +69,11 @@ def test_agents_cannot_export(agent_client):
 def test_bad_filters_export_nothing(manager_client, db):
     assert manager_client.get("/audit/events.csv", {"ip": "x"}).status_code == 400
     assert not SecurityEvent.objects.filter(action="exported").exists()
+
+
+def test_the_last_day_of_the_calendar_exports_everything_up_to_now(manager_client, manager, db):
+    record_event("logout", actor=manager)
+    response = manager_client.get("/audit/events.csv", {"date_to": "9999-12-31"})
+    assert response.status_code == 200
+    actions = [row[2] for row in rows(response)[1:]]
+    assert "logout" in actions and len(actions) == SecurityEvent.objects.count()

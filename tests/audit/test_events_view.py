@@ -71,6 +71,18 @@ def test_bad_filters_get_a_400_with_a_clear_error(manager_client, some_events, q
     assert message in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "query",
+    [{"date_to": "9999-12-31"}, {"date_from": "0001-01-01", "date_to": "9999-12-31"}],
+    ids=["last-day", "whole-calendar"],
+)
+def test_the_ends_of_the_calendar_are_open_ranges(manager_client, some_events, query):
+    # The day after 9999-12-31 does not exist: the end date used to overflow into a 500.
+    response = manager_client.get("/audit/", query)
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == SecurityEvent.objects.count()
+
+
 def test_a_page_past_the_end_is_404(manager_client, some_events):
     assert manager_client.get("/audit/", {"page": "9"}).status_code == 404
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from auditlog.models import LogEntry
 
 from tickets import services
 
@@ -51,6 +52,12 @@ def test_record_id_filter_finds_one_ticket(manager_client, changes):
 )
 def test_bad_filters_get_a_400(manager_client, changes, query):
     assert manager_client.get("/audit/history/", query).status_code == 400
+
+
+def test_the_last_day_of_the_calendar_is_an_open_end(manager_client, changes):
+    response = manager_client.get("/audit/history/", {"date_to": "9999-12-31"})
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == LogEntry.objects.count() > 0
 
 
 def test_agents_are_refused(agent_client):

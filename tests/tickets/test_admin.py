@@ -141,3 +141,27 @@ def test_contacts_are_searched_by_exact_email(manager_client, agent, queue_a):
     response = manager_client.get("/admin/tickets/contact/", {"q": "FIND.ME@example.org"})
     html = response.content.decode()
     assert "Find Me" in html and "Other" not in html
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [("queue", "A closed ticket cannot be moved."), ("assignee", "cannot be reassigned")],
+)
+def test_a_closed_ticket_cannot_be_moved_or_reassigned_in_the_admin(
+    manager_client, manager, agent, ticket_a, queue_b, field, message
+):
+    from django.contrib.admin.models import LogEntry
+
+    from tickets import services
+
+    services.ticket_change_status(actor=manager, ticket=ticket_a, status="resolved")
+    ticket = services.ticket_change_status(actor=manager, ticket=ticket_a, status="closed")
+    change = {"queue": queue_b.pk} if field == "queue" else {"assignee": agent.pk}
+    url = f"/admin/tickets/ticket/{ticket.pk}/change/"
+    response = manager_client.post(url, _ticket_form(ticket, **change))
+    # A form error next to the field, not "changed successfully" over a refused change.
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    after = Ticket.objects.get(pk=ticket.pk)
+    assert (after.queue_id, after.assignee_id) == (ticket.queue_id, ticket.assignee_id)
+    assert not LogEntry.objects.exists()
