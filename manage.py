@@ -7,9 +7,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketsystem.settings")
-    from django.core.management import execute_from_command_line
+    from ticketsystem.cli import main as run  # Django's, with one-line failures for cron
 
-    execute_from_command_line(sys.argv)
+    run(sys.argv)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Helpers for tests of encryption, audit and attachments: raw database access (the
-attacker's or a broken backup's view) and small builders."""
+attacker's or a broken backup's view) and small builders; and the "nothing was saved"
+check of the bad-input sweeps."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -47,3 +49,52 @@ def upload(
 
 def fresh(attachment: Attachment) -> Attachment:
     return Attachment.objects.get(pk=attachment.pk)
+
+
+# Tables a refused request or a failed command may legitimately write: the security log and
+# lockout counters (a refusal is itself an event), and the sessions' own bookkeeping.
+LOGGED_TABLES = frozenset(
+    {
+        "audit_securityevent",
+        "axes_accessattempt",
+        "axes_accessattemptexpiration",
+        "axes_accessfailurelog",
+        "axes_accesslog",
+        "django_session",
+        "accounts_usersession",
+    }
+)
+
+
+def db_fingerprint(ignore: Iterable[str] = ()) -> dict[str, str]:
+    """A digest of every table's rows (minus the logs a refusal may write, and ``ignore``)."""
+    tables = sorted(set(connection.introspection.table_names()) - LOGGED_TABLES - set(ignore))
+    quoted = [connection.ops.quote_name(table) for table in tables]
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":  # the embedded SQLite default: in Python
+            digests = {}
+            for table, name in zip(tables, quoted, strict=True):
+                cursor.execute(f"SELECT * FROM {name}")  # noqa: S608 (names from Django)
+                digests[table] = repr(sorted(map(repr, cursor.fetchall())))
+            return digests
+        digest = "md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+        cursor.execute(
+            " UNION ALL ".join(f"SELECT %s, {digest} FROM {name} t" for name in quoted),  # noqa: S608
+            tables,
+        )
+        return dict(cursor.fetchall())
+
+
+def db_write_count() -> int:
+    """Rows written so far in this test's transaction (rolled-back ones included): a cheap
+    sign that the fingerprint needs computing again."""
+    if connection.vendor != "postgresql":
+        connection.ensure_connection()
+        return connection.connection.total_changes
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+            "FROM pg_stat_xact_user_tables WHERE relname <> ALL(%s)",
+            [sorted(LOGGED_TABLES)],
+        )
+        return int(cursor.fetchone()[0])

@@ -29,7 +29,6 @@ from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -38,7 +37,7 @@ from django.utils import timezone
 from accounts import login_state
 from accounts.models import UserSession
 from tests.conftest import login, make_user
-from tests.helpers import PNG, upload
+from tests.helpers import PNG, db_fingerprint, db_write_count, upload
 from tickets import services
 from tickets.attachments import attachment_add
 from tickets.models import Activity, Comment, Contact, Queue, Ticket
@@ -122,17 +121,6 @@ MALFORMED_BODIES: list[tuple[str, bytes]] = [
     ("application/xml", b"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><x>&e;</x>"),
 ]
 
-# Tables a refused request may legitimately write: the security log and lockout counters
-# (a refusal is itself an event), and the sessions' own bookkeeping.
-LOGGED_TABLES = {
-    "audit_securityevent",
-    "axes_accessattempt",
-    "axes_accessattemptexpiration",
-    "axes_accessfailurelog",
-    "axes_accesslog",
-    "django_session",
-    "accounts_usersession",
-}
 TRACEBACK_MARKERS = (b"Traceback (most recent call last)", b"Exception Value", b'File "/')
 LOGIN_URLS = ("/accounts/login/", "/admin/login/")
 VISITORS = ("anonymous", "pending", "enrolling")
@@ -283,53 +271,19 @@ def _fill(route: str, world: World, bad_ids: list[str] = BAD_IDS) -> list[tuple[
 # --- Checking one answer -------------------------------------------------------------------
 
 
-def _fingerprint() -> dict[str, str]:
-    """A digest of every table's rows (minus the logs a refusal may write)."""
-    tables = sorted(set(connection.introspection.table_names()) - LOGGED_TABLES)
-    quoted = [connection.ops.quote_name(table) for table in tables]
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":  # the embedded SQLite default: in Python
-            digests = {}
-            for table, name in zip(tables, quoted, strict=True):
-                cursor.execute(f"SELECT * FROM {name}")  # noqa: S608 (names from Django)
-                digests[table] = repr(sorted(map(repr, cursor.fetchall())))
-            return digests
-        digest = "md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
-        cursor.execute(
-            " UNION ALL ".join(f"SELECT %s, {digest} FROM {name} t" for name in quoted),  # noqa: S608
-            tables,
-        )
-        return dict(cursor.fetchall())
-
-
-def _write_count() -> int:
-    """Rows written so far in this test's transaction (rolled-back ones included): a cheap
-    sign that the digest needs computing again."""
-    if connection.vendor != "postgresql":
-        connection.ensure_connection()
-        return connection.connection.total_changes
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
-            "FROM pg_stat_xact_user_tables WHERE relname <> ALL(%s)",
-            [sorted(LOGGED_TABLES)],
-        )
-        return int(cursor.fetchone()[0])
-
-
 class Ledger:
     """What the database held after the last request, shared by a test's roles."""
 
     def __init__(self) -> None:
-        self.writes = _write_count()
-        self.state = _fingerprint()
+        self.writes = db_write_count()
+        self.state = db_fingerprint()
 
     def changed_tables(self) -> list[str]:
         """Tables whose rows differ from the last look (and remember the new state)."""
-        writes = _write_count()
+        writes = db_write_count()
         if writes == self.writes:
             return []
-        state = _fingerprint()
+        state = db_fingerprint()
         changed = sorted(t for t in state if state[t] != self.state.get(t))
         self.writes, self.state = writes, state
         return changed

@@ -4,7 +4,8 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.roles import ADMIN
 from accounts.services import staff_create
@@ -24,7 +25,10 @@ class Command(BaseCommand):
             self.stdout.write("users exist already; no admin created")
             return
         password = secrets.token_urlsafe(18)
-        staff_create(actor=None, username=username, password=password, role=ADMIN)
+        try:
+            staff_create(actor=None, username=username, password=password, role=ADMIN)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         bar = "=" * 64
         self.stdout.write(
             f"{bar}\nFirst admin created. Log in at /accounts/login/ with\n"

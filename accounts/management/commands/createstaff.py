@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,15 @@ class Command(BaseCommand):
             except (OSError, UnicodeDecodeError) as exc:
                 raise CommandError(f"cannot read {password_file}: {exc}") from None
         else:
-            password = getpass.getpass("Password: ")
-            if password != getpass.getpass("Password (again): "):
+            # Without a terminal getpass would echo, then fail at the end of its input.
+            if not sys.stdin.isatty():
+                raise CommandError("no terminal to ask for the password: use --password-file")
+            try:
+                password = getpass.getpass("Password: ")
+                again = getpass.getpass("Password (again): ")
+            except EOFError:
+                raise CommandError("no password given") from None
+            if password != again:
                 raise CommandError("the passwords do not match")
         try:
             user = staff_create(
