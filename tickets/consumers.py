@@ -62,6 +62,7 @@ logger = logging.getLogger(__name__)
 CLOSE_LOGIN_REQUIRED = 4401  # anonymous, no second factor, session ended: log in again
 CLOSE_FORBIDDEN = 4403  # foreign Origin, inactive user, no role
 CLOSE_TOO_MANY_MESSAGES = 4429
+CLOSE_SERVER_ERROR = 1011  # the standard code for "the server hit an unexpected condition"
 
 MAX_CLIENT_MESSAGE = 512  # characters; clients send only pings and watch requests
 CLIENT_MESSAGES_PER_MINUTE = 60
@@ -470,7 +471,16 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except Exception:
+            if not self.accepted or message["type"] == "websocket.disconnect":
+                raise
+            # A failing handler (the database gone during a watch, a malformed message) would
+            # end this consumer without disconnect(): its hub, watchdog and group entries
+            # would outlive it. Close instead, so the usual disconnect cleans up.
+            logger.exception("websocket handler for %s failed", message["type"])
+            await self.end(CLOSE_SERVER_ERROR, "server_error")
 
     # -- opening and closing
 
