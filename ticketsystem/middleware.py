@@ -13,9 +13,10 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 class HeaderNulMiddleware:
     """Replace NUL in request header values with a space, as RFC 9110 (section 5.5) tells a
-    recipient to. Header values reach the database (user agents in lockout records, audit
-    events and the sessions list) and PostgreSQL refuses NUL in text: a NUL in User-Agent
-    made a failed login a 500 that axes never counted."""
+    recipient to. Header values reach the database (user agents in lockout records and the
+    sessions list) and PostgreSQL refuses NUL in text: a NUL in User-Agent made a failed
+    login a 500 that axes never counted, and a correct one a 400. (daphne and nginx refuse
+    such headers themselves; the application does not count on it.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

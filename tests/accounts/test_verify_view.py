@@ -13,9 +13,9 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts import session_policy
-from accounts.models import BackupCodeDevice
+from accounts.models import BackupCodeDevice, UserSession
 from audit.models import SecurityEvent
-from tests.accounts.conftest import code_step, password_step, totp_code
+from tests.accounts.conftest import PASSWORD, code_step, password_step, totp_code
 
 
 def actions():
@@ -188,3 +188,13 @@ def test_after_only_the_password_step_posts_are_refused(client, staff, device, q
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/verify/"
     assert not queue_a.tickets.exists()
+
+
+def test_a_nul_in_the_user_agent_does_not_spoil_a_correct_login(client, staff, device):
+    # The session row keeps the user agent for the sessions page and PostgreSQL refuses NUL
+    # in text: the session could not be saved and the right code got a 400. Headers now have
+    # NUL replaced before anything reads them (ticketsystem/middleware.py).
+    nul = {"HTTP_USER_AGENT": "evil\x00agent"}
+    assert password_step(client, "alice", PASSWORD, **nul).status_code == 302
+    assert code_step(client, totp_code(device), **nul).status_code == 302
+    assert UserSession.objects.get(user=staff).user_agent == "evil agent"
