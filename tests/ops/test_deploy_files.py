@@ -78,6 +78,8 @@ def test_cron_runs_the_crontab_with_backup_drill_and_monitor():
     assert schedule[("0", "2", "*", "*", "*")] == "python /app/manage.py backup"
     assert schedule[("30", "3", "*", "*", "0")] == "python /app/manage.py verifybackup --latest"
     assert schedule[("*/5", "*", "*", "*", "*")] == "python /app/manage.py monitor"
+    assert schedule[("15", "3", "*", "*", "*")] == "python /app/manage.py clearsessions"
+    assert schedule[("45", "3", "*", "*", "*")] == "python /app/manage.py purge"
     for command in schedule.values():
         assert command.split()[2] in get_commands()
 
