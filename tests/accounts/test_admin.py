@@ -37,6 +37,24 @@ def test_the_admin_login_form_is_replaced_by_the_two_step_login(client, db):
     assert "_auth_user_id" not in client.session
 
 
+def test_the_admin_password_form_is_replaced_by_the_accounts_page(client, manager):
+    # Django's admin form checks the current password without the lockout, records no
+    # security event and sends no notice: there is one way to change a password.
+    manager.set_password(PASSWORD)
+    manager.save(update_fields=["password"])
+    login(client, manager)
+    new = "quiet-meadow-copper-917"
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/"
+    manager.refresh_from_db()
+    assert manager.check_password(PASSWORD)
+    assert client.get("/admin/password_change/")["Location"] == "/accounts/password/"
+
+
 def test_an_agent_is_refused_by_the_admin(client, agent):
     login(client, agent)
     assert client.get("/admin/").status_code == 302
