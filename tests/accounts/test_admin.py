@@ -100,3 +100,28 @@ def test_deactivating_a_user_ends_all_their_sessions(client, admin_user, staff, 
     assert not UserSession.objects.filter(user=staff).exists()
     assert all(session.get("/dashboard/").status_code == 302 for session in sessions)
     assert SecurityEvent.objects.get(action="session_revoked").details["reason"] == "deactivated"
+
+
+def test_an_admin_setting_a_users_password_is_audited_and_the_user_told(
+    client, admin_user, staff, device, django_capture_on_commit_callbacks
+):
+    victim = Client()
+    login(victim, staff)
+    login(client, admin_user)
+    new = "quiet-meadow-copper-917"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/auth/user/{staff.pk}/password/",
+            {"password1": new, "password2": new, "usable_password": "true"},
+        )
+    assert response.status_code == 302
+    staff.refresh_from_db()
+    assert staff.check_password(new)
+    event = SecurityEvent.objects.get(action="password_changed")
+    assert event.actor_id == admin_user.pk and event.resource == f"user:{staff.pk}"
+    assert new not in str(event.details)
+    assert not UserSession.objects.filter(user=staff).exists()
+    assert victim.get("/dashboard/").status_code == 302
+    assert mail.outbox[-1].to == ["alice@example.org"]
+    assert new not in mail.outbox[-1].body
+    assert client.get("/admin/").status_code == 200  # the admin's own session goes on
