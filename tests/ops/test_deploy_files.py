@@ -185,6 +185,8 @@ def test_nginx_terminates_tls_limits_login_and_passes_the_client_ip():
     tls = (DEPLOY / "nginx/snippets/tls.conf").read_text()
     assert 'Strict-Transport-Security "max-age=63072000; includeSubDomains; preload" always' in site
     assert "client_max_body_size ${CLIENT_MAX_BODY_SIZE};" in site
+    # Attachments never spooled to the proxy's disk in plaintext.
+    assert "client_body_buffer_size ${CLIENT_MAX_BODY_SIZE};" in site
     login = site.split("location = /accounts/login/ {", 1)[1].split("}", 1)[0]
     assert "limit_req zone=login" in login
     assert "limit_req_zone $binary_remote_addr zone=login:10m rate=10r/m;" in site
