@@ -254,7 +254,8 @@ def authentic_manifest(backup_set: BackupSet) -> dict[str, Any]:
         raise BackupError(
             f"manifest missing: {path.name} (an incomplete backup; refusing to use it)"
         ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # Anything can be in BACKUP_DIR: even absurdly nested JSON gets one line.
         raise BackupError(f"manifest {path.name} is unreadable: {one_line(str(exc))}") from None
     problem = _authenticity_problem(manifest)
     if problem:

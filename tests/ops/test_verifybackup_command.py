@@ -215,6 +215,12 @@ def test_it_refuses_an_old_format_set_without_a_mac(backup_set):
     )
 
 
+def test_it_refuses_a_manifest_that_is_not_even_json_it_can_parse(backup_set):
+    directory, base = backup_set
+    (directory / f"{base}.manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    drill_fails(str(directory / f"{base}.db.gpg"), match="is unreadable")
+
+
 def test_it_needs_a_private_key(backup_set, backup_settings):
     backup_settings.BACKUP_GPG_PRIVATE_KEY_FILE = ""
     drill_fails("--latest", match="set BACKUP_GPG_PRIVATE_KEY_FILE")
