@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts import services
 from accounts.models import TOTPDevice
@@ -38,6 +40,21 @@ class UserAdmin(BaseUserAdmin):
             .prefetch_related("groups")
             .annotate(_two_factor=Exists(enrolled))
         )
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Django's form sets the password; the service then ends the user's sessions,
+        records the change and tells the user, in the same transaction."""
+        with transaction.atomic():
+            user = self.get_object(request, unquote(id))
+            before = user.password if user is not None else None
+            response = super().user_change_password(request, id, form_url)
+            if user is not None:
+                user.refresh_from_db(fields=["password"])
+                if user.password != before:
+                    services.password_set_by_admin(actor=request.user, user=user, request=request)
+        return response
 
     @admin.display(description="2FA", boolean=True, ordering="_two_factor")
     def two_factor(self, obj: Any) -> bool:

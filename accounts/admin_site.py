@@ -1,7 +1,9 @@
 """The admin site requires a verified second factor (django-otp's OTPAdminSite).
 
 Its own login form is never shown: /admin/login/ sends people through the site's two-step
-login, so there is exactly one way in.
+login, so there is exactly one way in. Likewise its password form: /admin/password_change/
+sends people to /accounts/password/ (the lockout counts wrong current passwords there, and the
+change is audited and notified).
 
 Every model admin registered here (ours and those of axes and auditlog) also answers odd
 input with the admin's own clear answers instead of a 500: see ``RobustModelAdmin``.
@@ -144,3 +146,6 @@ class OTPAdminSite(BaseOTPAdminSite):
 
         next_url = safe_next(request.GET.get("next")) or reverse("admin:index")
         return HttpResponseRedirect(reverse("login") + "?" + urlencode({"next": next_url}))
+
+    def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("password_change"))

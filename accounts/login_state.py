@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
+from django.utils.crypto import constant_time_compare
 
 from accounts.models import TOTPDevice
 
@@ -47,6 +48,8 @@ def begin(request: HttpRequest, user: Any, *, next_url: str) -> None:
         "backend": user.backend,
         "at": int(time.time()),
         "next": next_url,
+        # Like a logged-in session, a half-login ends when the password changes.
+        "hash": user.get_session_auth_hash(),
     }
     # Abandoned half-logins are cleaned up by clearsessions soon after they expire.
     request.session.set_expiry(settings.ENROLMENT_PENDING_SECONDS + 60)
@@ -62,6 +65,10 @@ def get(request: HttpRequest) -> PendingLogin | None:
         started_at = int(data["at"])
         user = get_user_model().objects.filter(pk=data["user_id"], is_active=True).first()
         backend = str(data["backend"])
+        if user is not None and not constant_time_compare(
+            str(data["hash"]), user.get_session_auth_hash()
+        ):
+            user = None
     except (KeyError, TypeError, ValueError):
         user = None
     if user is None:

@@ -196,6 +196,26 @@ def password_change(*, actor: Any, password: str, request: HttpRequest) -> int:
     return len(ended)
 
 
+@transaction.atomic
+def password_set_by_admin(*, actor: Any, user: Any, request: HttpRequest) -> int:
+    """After an administrator set (or disabled) ``user``'s password in the admin site: end
+    the user's sessions (the actor's own current one goes on), record it and tell the user."""
+    current = request.session.session_key if user.pk == actor.pk else None
+    sessions = UserSession.objects.filter(user=user)
+    if current:
+        sessions = sessions.exclude(session_key=current)
+    ended = _end_sessions(sessions, reason="password_changed")
+    record_event(
+        "password_changed",
+        actor=actor,
+        request=request,
+        resource=_resource(user),
+        details={"by_admin": True, "sessions_ended": len(ended)},
+    )
+    _notify(user, what="An administrator set a new password for your account.", request=request)
+    return len(ended)
+
+
 # --- Second factors -----------------------------------------------------------------------
 
 

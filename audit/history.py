@@ -4,6 +4,7 @@ are shown.
 Encrypted fields (and blind indexes) are masked: an entry records that they changed, never a
 value, and an entry's ``object_repr`` for a model holding encrypted data is built from its
 primary key, never from ``__str__`` (Contact's would contain a name and an email address).
+The admin site's own log (django_admin_log) gets the same label.
 
 django-auditlog listens to model signals, so queryset.update() and bulk operations are not
 recorded: services save instances with ``update_fields`` instead. The one deliberate
@@ -19,6 +20,7 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import DateTimeField, Model
@@ -83,6 +85,9 @@ def register_models() -> None:
             **options,
         )
     pre_save.connect(_safe_object_repr, sender=LogEntry, dispatch_uid="audit.safe_object_repr")
+    pre_save.connect(
+        _safe_admin_object_repr, sender=AdminLogEntry, dispatch_uid="audit.safe_admin_object_repr"
+    )
 
 
 def object_label(model: type[Model] | None, pk: Any) -> str:
@@ -101,6 +106,12 @@ def _safe_object_repr(sender: Any, instance: LogEntry, **kwargs: Any) -> None:
     model = instance.content_type.model_class()
     if holds_encrypted_data(model):
         instance.object_repr = object_label(model, instance.object_pk)
+
+
+def _safe_admin_object_repr(sender: Any, instance: AdminLogEntry, **kwargs: Any) -> None:
+    model = instance.content_type.model_class() if instance.content_type_id else None
+    if holds_encrypted_data(model):
+        instance.object_repr = object_label(model, instance.object_id)
 
 
 # --- Presentation ---------------------------------------------------------------------------

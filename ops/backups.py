@@ -7,7 +7,13 @@ A backup *set* is two or three files in BACKUP_DIR sharing one base name
   SQLite: an online-backup image made in memory. Streamed straight into gpg.
 - ``.files.tar.gpg`` — a tar of ATTACHMENT_DIR, when that directory exists.
 - ``.manifest.json`` — written last: sha256 and size of each file, row counts per table
-  (taken in the same snapshot as the dump), app version and latest migrations.
+  (taken in the same snapshot as the dump), app version and latest migrations, and a MAC
+  (HMAC-SHA256 over all of that, with a key derived from AUDIT_HMAC_KEY).
+
+Sets are encrypted to a public key, so anyone who can write BACKUP_DIR could encrypt a dump
+of their own: the MAC is what makes a set ours. verifybackup and restorebackup check it, and
+then every file's sha256 through the file handles they go on to read, before gpg, pg_restore
+or psql see a byte; a set without a valid MAC is refused.
 
 Every file is written under a hidden ``.partial`` name, fsynced, and renamed only when the
 whole set succeeded; the manifest's presence marks a complete set. Plaintext never touches
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -45,8 +52,12 @@ from psycopg import sql
 
 from ops import gpg
 from ops.gpg import BackupError, HashingReader, Sink, one_line
+from ticketsystem.crypto import KeyringError, parse_blind_index_key
 
-MANIFEST_FORMAT = 1
+# Format 2: signed (a "mac" entry). Format 1 sets carried no MAC and are refused.
+MANIFEST_FORMAT = 2
+# The manifest key is HMAC-SHA256(AUDIT_HMAC_KEY, this label): never the chain key itself.
+MANIFEST_MAC_LABEL = b"ticketsystem backup manifest mac v1"
 DB_PART = "db.gpg"
 FILES_PART = "files.tar.gpg"
 MANIFEST_PART = "manifest.json"
@@ -119,11 +130,26 @@ def list_sets(directory: Path | None = None, name: str | None = None) -> list[Ba
     return sorted((BackupSet(directory, base) for base in bases), key=lambda s: s.stamp)
 
 
-def latest_set(directory: Path | None = None) -> BackupSet:
+def latest_set(directory: Path | None = None) -> tuple[BackupSet, list[str]]:
+    """The newest set whose manifest is authentic, and why each newer one was skipped."""
+    _manifest_key()  # without the key nothing is authentic: say that, not "skipped" per set
+    skipped: list[str] = []
     for backup_set in reversed(list_sets(directory)):
-        if backup_set.path(MANIFEST_PART).exists():
-            return backup_set
-    raise BackupError(f"no backup with a manifest in {directory or settings.BACKUP_DIR}")
+        if not backup_set.path(MANIFEST_PART).exists():
+            continue
+        try:
+            authentic_manifest(backup_set)
+        except BackupError as exc:
+            skipped.append(f"{backup_set.base}: {exc}")
+            continue
+        # Ours: from here on any problem with it is the drill's to report, not to skip.
+        return backup_set, skipped
+    where = directory or settings.BACKUP_DIR
+    if skipped:
+        raise BackupError(
+            f"no authentic backup in {where}: {len(skipped)} refused, the newest {skipped[0]}"
+        )
+    raise BackupError(f"no backup with a manifest in {where}")
 
 
 class AtomicFile:
@@ -178,8 +204,49 @@ def _fsync_dir(directory: Path) -> None:
 # --- Manifests ---------------------------------------------------------------------------------
 
 
-def load_manifest(backup_set: BackupSet) -> dict[str, Any]:
-    """Read and sanity-check a set's manifest; it must exist, so must every file it lists."""
+def _manifest_key() -> bytes:
+    try:
+        audit_key = parse_blind_index_key(settings.AUDIT_HMAC_KEY, name="AUDIT_HMAC_KEY")
+    except KeyringError as exc:
+        raise BackupError(f"cannot sign or check backup manifests: {exc}") from None
+    return hmac.new(audit_key, MANIFEST_MAC_LABEL, hashlib.sha256).digest()
+
+
+def canonical_manifest(manifest: dict[str, Any]) -> bytes:
+    """The bytes the MAC covers: every entry but the MAC, as sorted, compact, ASCII JSON."""
+    content = {key: value for key, value in manifest.items() if key != "mac"}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def manifest_mac(manifest: dict[str, Any]) -> str:
+    return hmac.new(_manifest_key(), canonical_manifest(manifest), hashlib.sha256).hexdigest()
+
+
+def sign_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {**manifest, "mac": manifest_mac(manifest)}
+
+
+def _authenticity_problem(manifest: Any) -> str | None:
+    if not isinstance(manifest, dict):
+        return "is not a backup manifest"
+    mac = manifest.get("mac")
+    if mac is None:
+        return (
+            "is not signed (a set made before backups were signed, or not made by this "
+            "installation)"
+        )
+    if not isinstance(mac, str) or not hmac.compare_digest(
+        mac.encode(), manifest_mac(manifest).encode()
+    ):
+        return (
+            "is not authentic: its MAC does not match (forged or altered, or AUDIT_HMAC_KEY "
+            "is not the key of the installation that made it)"
+        )
+    return None
+
+
+def authentic_manifest(backup_set: BackupSet) -> dict[str, Any]:
+    """Read a set's manifest and check its MAC; refuse an unsigned or forged one."""
     path = backup_set.path(MANIFEST_PART)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -187,11 +254,21 @@ def load_manifest(backup_set: BackupSet) -> dict[str, Any]:
         raise BackupError(
             f"manifest missing: {path.name} (an incomplete backup; refusing to use it)"
         ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # Anything can be in BACKUP_DIR: even absurdly nested JSON gets one line.
         raise BackupError(f"manifest {path.name} is unreadable: {one_line(str(exc))}") from None
+    problem = _authenticity_problem(manifest)
+    if problem:
+        raise BackupError(f"manifest {path.name} {problem}: refusing to use this backup")
+    return manifest
+
+
+def load_manifest(backup_set: BackupSet) -> dict[str, Any]:
+    """An authentic manifest whose content is well-formed and describes this set."""
+    manifest = authentic_manifest(backup_set)
     problem = _manifest_problem(manifest, backup_set)
     if problem:
-        raise BackupError(f"manifest {path.name} is invalid: {problem}")
+        raise BackupError(f"manifest {backup_set.path(MANIFEST_PART).name} is invalid: {problem}")
     return manifest
 
 
@@ -221,24 +298,36 @@ def _manifest_problem(manifest: Any, backup_set: BackupSet) -> str | None:
     return None
 
 
-def check_files(backup_set: BackupSet, manifest: dict[str, Any]) -> None:
-    """Compare each file's size and sha256 with the manifest before decrypting anything."""
-    for part, info in manifest["files"].items():
-        path = backup_set.path(part)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise BackupError(f"{path.name} is missing") from None
-        if size != info["size"]:
-            raise BackupError(
-                f"{path.name} is truncated or damaged: {size} bytes, the manifest says {info['size']}"
-            )
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
+@contextlib.contextmanager
+def checked_files(
+    backup_set: BackupSet, manifest: dict[str, Any]
+) -> Iterator[dict[str, IO[bytes]]]:
+    """Each file of the set, opened once and checked against the manifest, rewound.
+
+    The checked handles are the ones decrypted afterwards: a file swapped under the same
+    name after the check is never read.
+    """
+    with contextlib.ExitStack() as stack:
+        handles: dict[str, IO[bytes]] = {}
+        for part, info in manifest["files"].items():
+            path = backup_set.path(part)
+            try:
+                handle = stack.enter_context(path.open("rb"))
+            except FileNotFoundError:
+                raise BackupError(f"{path.name} is missing") from None
+            size = os.fstat(handle.fileno()).st_size
+            if size != info["size"]:
+                raise BackupError(
+                    f"{path.name} is truncated or damaged: {size} bytes, the manifest says {info['size']}"
+                )
+            digest = hashlib.sha256()
             while chunk := handle.read(gpg.CHUNK):
                 digest.update(chunk)
-        if digest.hexdigest() != info["sha256"]:
-            raise BackupError(f"{path.name} is damaged: sha256 does not match the manifest")
+            if digest.hexdigest() != info["sha256"]:
+                raise BackupError(f"{path.name} is damaged: sha256 does not match the manifest")
+            handle.seek(0)
+            handles[part] = handle
+        yield handles
 
 
 # --- Databases -----------------------------------------------------------------------------
@@ -581,6 +670,7 @@ def create_backup(*, keep_days: int | None = None) -> BackupResult:
     try:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", settings.BACKUP_NAME):
             raise BackupError("BACKUP_NAME may use letters, digits, '.', '_' and '-' only")
+        _manifest_key()  # no key, no backup: an unsigned set could never be used
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -634,6 +724,7 @@ def create_backup(*, keep_days: int | None = None) -> BackupResult:
             manifest_file = AtomicFile(backup_set.path(MANIFEST_PART))
             files.append(manifest_file)
             manifest["duration_seconds"] = round((timezone.now() - started).total_seconds(), 3)
+            manifest = sign_manifest(manifest)
             manifest_file.write(json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
             manifest_file.publish()
             _fsync_dir(directory)
@@ -804,6 +895,7 @@ def _restore_postgres(
     ring: gpg.Keyring,
     backup_set: BackupSet,
     manifest: dict[str, Any],
+    source: IO[bytes],
     target: Database,
     *,
     force: bool,
@@ -838,12 +930,11 @@ def _restore_postgres(
         )
         path = backup_set.path(DB_PART)
         decrypt_error: BackupError | None = None
-        with path.open("rb") as raw:
-            reader = HashingReader(raw)
-            try:
-                gpg.decrypt_stream(ring, reader, Sink(restore.proc.stdin.write), secret=secret)
-            except BackupError as exc:
-                decrypt_error = exc
+        reader = HashingReader(source)
+        try:
+            gpg.decrypt_stream(ring, reader, Sink(restore.proc.stdin.write), secret=secret)
+        except BackupError as exc:
+            decrypt_error = exc
         with contextlib.suppress(OSError):
             restore.proc.stdin.close()
         restore_status = restore.proc.wait()
@@ -871,14 +962,17 @@ def _restore_postgres(
 
 
 def _decrypt_sqlite(
-    ring: gpg.Keyring, backup_set: BackupSet, manifest: dict[str, Any], secret: str | None
+    ring: gpg.Keyring,
+    backup_set: BackupSet,
+    manifest: dict[str, Any],
+    source: IO[bytes],
+    secret: str | None,
 ) -> sqlite3.Connection:
     """Decrypt a SQLite image into memory and check its integrity and row counts."""
     path = backup_set.path(DB_PART)
     buffer = bytearray()
-    with path.open("rb") as raw:
-        reader = HashingReader(raw)
-        gpg.decrypt_stream(ring, reader, Sink(buffer.extend), secret=secret)
+    reader = HashingReader(source)
+    gpg.decrypt_stream(ring, reader, Sink(buffer.extend), secret=secret)
     if reader.sha256.hexdigest() != manifest["files"][DB_PART]["sha256"]:
         raise BackupError(f"{path.name} changed while it was being read")
     memory = sqlite3.connect(":memory:")
@@ -961,6 +1055,7 @@ def _read_attachments(
     ring: gpg.Keyring,
     backup_set: BackupSet,
     manifest: dict[str, Any],
+    source: IO[bytes],
     secret: str | None,
     extract_to: Path | None,
 ) -> dict[str, int]:
@@ -969,9 +1064,8 @@ def _read_attachments(
     reader_holder: dict[str, HashingReader] = {}
 
     def produce(writer: IO[bytes]) -> None:
-        with path.open("rb") as raw:
-            reader = reader_holder["r"] = HashingReader(raw)
-            gpg.decrypt_stream(ring, reader, Sink(writer.write), secret=secret)
+        reader = reader_holder["r"] = HashingReader(source)
+        gpg.decrypt_stream(ring, reader, Sink(writer.write), secret=secret)
 
     def consume(reader: IO[bytes]) -> dict[str, int]:
         stats = {"files": 0, "bytes": 0}
@@ -1009,13 +1103,16 @@ def _read_attachments(
     return stats
 
 
-def _prepare(backup_set: BackupSet, ring: gpg.Keyring) -> tuple[dict[str, Any], str | None]:
-    """Everything that can be checked before touching a database: key, passphrase, files."""
-    secret = gpg.passphrase()
-    gpg.import_private_key(ring)
+@contextlib.contextmanager
+def _prepare(
+    backup_set: BackupSet, ring: gpg.Keyring
+) -> Iterator[tuple[dict[str, Any], dict[str, IO[bytes]], str | None]]:
+    """Everything checked before touching a database: MAC, files, then key and passphrase."""
     manifest = load_manifest(backup_set)
-    check_files(backup_set, manifest)
-    return manifest, secret
+    with checked_files(backup_set, manifest) as files:
+        secret = gpg.passphrase()
+        gpg.import_private_key(ring)
+        yield manifest, files, secret
 
 
 def scratch_database_name(base: str) -> str:
@@ -1058,8 +1155,7 @@ def verify_backup(backup_set: BackupSet) -> RestoreResult:
     database = Database.from_settings(connection.settings_dict)
     attachments = None
     try:
-        with gpg.keyring() as ring:
-            manifest, secret = _prepare(backup_set, ring)
+        with gpg.keyring() as ring, _prepare(backup_set, ring) as (manifest, files, secret):
             if manifest["engine"] == "postgresql":
                 server = database if database.engine == "postgresql" else None
                 if server is None:
@@ -1069,14 +1165,22 @@ def verify_backup(backup_set: BackupSet) -> RestoreResult:
                     )
                 with scratch_postgres(server) as scratch:
                     _restore_postgres(
-                        ring, backup_set, manifest, scratch, force=False, secret=secret
+                        ring,
+                        backup_set,
+                        manifest,
+                        files[DB_PART],
+                        scratch,
+                        force=False,
+                        secret=secret,
                     )
                 target = "a scratch database (dropped)"
             else:
-                _decrypt_sqlite(ring, backup_set, manifest, secret).close()
+                _decrypt_sqlite(ring, backup_set, manifest, files[DB_PART], secret).close()
                 target = "an in-memory database"
             if FILES_PART in manifest["files"]:
-                attachments = _read_attachments(ring, backup_set, manifest, secret, None)
+                attachments = _read_attachments(
+                    ring, backup_set, manifest, files[FILES_PART], secret, None
+                )
     except BackupError as exc:
         _record_failure(services, "verify", backup_set.base, started, database, exc)
         raise
@@ -1107,21 +1211,22 @@ def restore_backup(
     staged: Path | None = None
     attachments = None
     try:
-        with gpg.keyring() as ring:
-            manifest, secret = _prepare(backup_set, ring)
+        with gpg.keyring() as ring, _prepare(backup_set, ring) as (manifest, files, secret):
             if manifest["engine"] != target.engine:
                 raise BackupError(
                     f"this is a {manifest['engine']} backup; it cannot be restored into {target.engine}"
                 )
             if attachments_dir is not None and FILES_PART in manifest["files"]:
                 staged = _stage_attachments(
-                    ring, backup_set, manifest, secret, attachments_dir, force
+                    ring, backup_set, manifest, files[FILES_PART], secret, attachments_dir, force
                 )
                 attachments = manifest.get("attachments")
             if target.engine == "postgresql":
-                _restore_postgres(ring, backup_set, manifest, target, force=force, secret=secret)
+                _restore_postgres(
+                    ring, backup_set, manifest, files[DB_PART], target, force=force, secret=secret
+                )
             else:
-                memory = _decrypt_sqlite(ring, backup_set, manifest, secret)
+                memory = _decrypt_sqlite(ring, backup_set, manifest, files[DB_PART], secret)
                 try:
                     _write_sqlite(memory, Path(target.name), force=force)
                 finally:
@@ -1152,6 +1257,7 @@ def _stage_attachments(
     ring: gpg.Keyring,
     backup_set: BackupSet,
     manifest: dict[str, Any],
+    source: IO[bytes],
     secret: str | None,
     destination: Path,
     force: bool,
@@ -1164,7 +1270,7 @@ def _stage_attachments(
     destination.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{destination.name}.restore-", dir=destination.parent))
     try:
-        _read_attachments(ring, backup_set, manifest, secret, staged)
+        _read_attachments(ring, backup_set, manifest, source, secret, staged)
     except BackupError:
         _remove_tree(staged)
         raise

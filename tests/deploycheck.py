@@ -28,6 +28,7 @@ def production_env(secret_dir: Path, **overrides: str) -> dict[str, str]:
         "database_url": os.environ.get(
             "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ticketsystem"
         ),
+        "redis_url": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
     }
     env = {
         key: value

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts import throttle
 from accounts.decorators import staff_required
 from tickets import access, views
 from tickets.events import activity_fields, ticket_fields
@@ -80,6 +81,14 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
     form = TicketFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    # A search here counts like one on the list page (and answers 429 in JSON, which live.js
+    # treats as a failed resync, not as a logout).
+    if form.cleaned_data.get("q", "").strip():
+        wait = throttle.hit("search", request.user.pk)
+        if wait is not None:
+            response = JsonResponse({"errors": {"q": "Too many searches."}}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
     # The list view's own filtering and paging (ids first, then the page's rows), so both
     # answers always agree.
     ids = views._filtered(request, form).values_list("id", flat=True)

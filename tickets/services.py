@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from accounts.roles import is_staff_member
@@ -86,11 +86,20 @@ def _save(ticket: Ticket, fields: Iterable[str]) -> None:
 
 @transaction.atomic
 def contact_get_or_create(*, actor: Any, email: str, name: str = "", phone: str = "") -> Contact:
-    """Find a contact by email (through its blind index) or create one."""
+    """Find a contact by email (through its blind index) or create one.
+
+    Only a contact the actor may already see is reused: one with a ticket in the actor's
+    queues, or with no ticket yet. Otherwise typing an email address would show an agent the
+    name and phone number another queue holds about that person.
+    """
     email = email.strip()
     existing = Contact.objects.filter(
         email_index=Contact.email_lookup(email), erased_at__isnull=True
-    ).first()
+    )
+    queue_ids = access.visible_queue_ids(actor)
+    if queue_ids is not None:
+        existing = existing.filter(Q(tickets__queue_id__in=queue_ids) | Q(tickets__isnull=True))
+    existing = existing.first()
     if existing is not None:
         return existing
     contact = Contact(email=email, name=name.strip(), phone=phone.strip())

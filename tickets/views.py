@@ -76,7 +76,9 @@ def dashboard_data(user: Any) -> dict[str, Any]:
         "actor__username",
     )
     if queue_ids is not None:
-        activity = activity.filter(queue_id__in=queue_ids)
+        # Recorded in a visible queue, and the ticket is still there: the feed shows the
+        # ticket's current subject, which is not the agent's to see once it moved away.
+        activity = activity.filter(queue_id__in=queue_ids, ticket__queue_id__in=queue_ids)
     return {
         "counts": counts,
         "totals": totals,

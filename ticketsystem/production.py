@@ -34,6 +34,10 @@ def production_problems(config: dict[str, Any]) -> list[str]:
         problems.append("SECURE_HSTS_SECONDS must be at least one year in production")
     if not config["DATABASE_URL"]:
         problems.append("DATABASE_URL (or DATABASE_URL_FILE) is not set")
+    if not config["REDIS_URL"]:
+        # Without Redis, throttles, the cache and live events would be per process: a second
+        # process would silently double every limit and miss every other process's events.
+        problems.append("REDIS_URL (or REDIS_URL_FILE) is not set")
     try:
         parse_keyring(config["FIELD_ENCRYPTION_KEYS"])
     except KeyringError as exc:

@@ -293,7 +293,17 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit log already
 AXES_VERBOSE = False
-AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code"]
+# Masked in the failed attempts axes stores: every form that checks a password through
+# authenticate() (login, sudo, password change) and the OTP code.
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "password",
+    "code",
+    "old_password",
+    "new_password1",
+    "new_password2",
+]
 
 OTP_LOGIN_URL = LOGIN_URL
 OTP_TOTP_SYNC = True

@@ -37,6 +37,24 @@ def test_the_admin_login_form_is_replaced_by_the_two_step_login(client, db):
     assert "_auth_user_id" not in client.session
 
 
+def test_the_admin_password_form_is_replaced_by_the_accounts_page(client, manager):
+    # Django's admin form checks the current password without the lockout, records no
+    # security event and sends no notice: there is one way to change a password.
+    manager.set_password(PASSWORD)
+    manager.save(update_fields=["password"])
+    login(client, manager)
+    new = "quiet-meadow-copper-917"
+    response = client.post(
+        "/admin/password_change/",
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/"
+    manager.refresh_from_db()
+    assert manager.check_password(PASSWORD)
+    assert client.get("/admin/password_change/")["Location"] == "/accounts/password/"
+
+
 def test_an_agent_is_refused_by_the_admin(client, agent):
     login(client, agent)
     assert client.get("/admin/").status_code == 302
@@ -82,3 +100,28 @@ def test_deactivating_a_user_ends_all_their_sessions(client, admin_user, staff, 
     assert not UserSession.objects.filter(user=staff).exists()
     assert all(session.get("/dashboard/").status_code == 302 for session in sessions)
     assert SecurityEvent.objects.get(action="session_revoked").details["reason"] == "deactivated"
+
+
+def test_an_admin_setting_a_users_password_is_audited_and_the_user_told(
+    client, admin_user, staff, device, django_capture_on_commit_callbacks
+):
+    victim = Client()
+    login(victim, staff)
+    login(client, admin_user)
+    new = "quiet-meadow-copper-917"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/auth/user/{staff.pk}/password/",
+            {"password1": new, "password2": new, "usable_password": "true"},
+        )
+    assert response.status_code == 302
+    staff.refresh_from_db()
+    assert staff.check_password(new)
+    event = SecurityEvent.objects.get(action="password_changed")
+    assert event.actor_id == admin_user.pk and event.resource == f"user:{staff.pk}"
+    assert new not in str(event.details)
+    assert not UserSession.objects.filter(user=staff).exists()
+    assert victim.get("/dashboard/").status_code == 302
+    assert mail.outbox[-1].to == ["alice@example.org"]
+    assert new not in mail.outbox[-1].body
+    assert client.get("/admin/").status_code == 200  # the admin's own session goes on

@@ -86,6 +86,7 @@ def test_production_uses_secure_host_prefixed_cookies_hsts_and_https_upgrades(tm
         "SECRET_KEY": "Zq8" + "x7Kp2mWv9Lr4Tn6Yb1Hc3Jd5Fg0Se8Ua" * 2,
         "ALLOWED_HOSTS": "helpdesk.example.org",
         "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://db/x",
+        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15",
         "DATA_DIR": str(tmp_path),
         "STATIC_ROOT": str(tmp_path / "static"),
     }

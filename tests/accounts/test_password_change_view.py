@@ -64,3 +64,17 @@ def test_it_applies_the_password_policy(client, staff, device):
     assert change(client, new2=NEW + "x").status_code == 400
     staff.refresh_from_db()
     assert staff.check_password(PASSWORD)
+
+
+def test_a_mistyped_current_password_leaves_no_password_in_the_lockout_records(
+    client, staff, device
+):
+    from axes.models import AccessAttempt
+
+    login(client, staff)
+    response = change(client, old="violet-harbour-lantern-24")
+    assert response.status_code == 400
+    attempt = AccessAttempt.objects.get()
+    stored = attempt.get_data + attempt.post_data
+    for secret in ("violet-harbour-lantern-24", NEW):
+        assert secret not in stored

@@ -157,3 +157,18 @@ def test_replacing_the_app_ends_other_sessions_and_keeps_this_one(
     event = SecurityEvent.objects.filter(action="2fa_enrolled").latest("seq")
     assert event.details["replaced"] is True
     assert "replaced" in mail.outbox[-1].body
+
+
+def test_a_password_change_during_enrolment_ends_the_half_login(client, staff):
+    # The old password must not let anyone finish enrolling their own authenticator.
+    password_step(client, "alice")
+    client.get("/accounts/2fa/setup/")
+    device = TOTPDevice.objects.get(user=staff)
+    staff.set_password("quiet-meadow-copper-917")
+    staff.save(update_fields=["password"])
+    response = client.post("/accounts/2fa/setup/", {"code": totp_code(device)})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert SESSION_KEY not in client.session

@@ -190,6 +190,18 @@ def test_after_only_the_password_step_posts_are_refused(client, staff, device, q
     assert not queue_a.tickets.exists()
 
 
+def test_a_password_change_after_the_password_step_ends_the_half_login(client, staff, device):
+    # Someone holding the old password passed step one; the owner changes the password.
+    password_step(client, "alice")
+    staff.set_password("quiet-meadow-copper-917")
+    staff.save(update_fields=["password"])
+    response = code_step(client, totp_code(device))
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert SESSION_KEY not in client.session
+    assert client.get("/dashboard/").status_code == 302
+
+
 def test_a_nul_in_the_user_agent_does_not_spoil_a_correct_login(client, staff, device):
     # The session row keeps the user agent for the sessions page and PostgreSQL refuses NUL
     # in text: the session could not be saved and the right code got a 400. Headers now have

@@ -23,19 +23,11 @@ it, and serialized rollback restores the role groups that the flush after each t
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -114,75 +106,20 @@ def in_browser(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return _wrap(_in_worker(lambda: fn(*_unwrap(args), **_unwrap(kwargs))))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database_url(settings_dict: dict[str, Any]) -> str:
-    user = quote(settings_dict.get("USER") or "")
-    password = quote(settings_dict.get("PASSWORD") or "")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or "5432"
-    return f"postgres://{auth}{host}:{port}/{quote(settings_dict['NAME'])}"
-
-
 @pytest.fixture(scope="session")
 def live_url(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """Serve the test database with daphne in a subprocess; yield its base URL."""
     from django.db import connection
 
+    from tests.live.daphne import daphne
+
     if connection.vendor != "postgresql":
         pytest.fail("browser tests need PostgreSQL (set DATABASE_URL)")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(connection.settings_dict),
-        "DJANGO_SETTINGS_MODULE": "ticketsystem.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "ticketsystem.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"daphne exited early:\n{log.read().decode(errors='replace')}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("daphne did not start within 30 s")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        with daphne() as server:
+            yield server.url
+    except RuntimeError as exc:  # did not start: say why, as a failure, not an error
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.test import override_settings
 from django.utils import timezone
 
 from tests.conftest import login, make_user
@@ -105,3 +107,16 @@ def test_the_resync_endpoints_require_a_staff_login(client, db, url):
     login(client, make_user("olga"))
     assert client.get(url).status_code == 403
     assert client.post(url).status_code in (403, 405)
+
+
+@override_settings(THROTTLE_RATES={"post": 3, "search": 2})
+def test_a_searched_list_resync_counts_toward_the_search_limit(agent_client, ticket_a):
+    # Otherwise /live/tickets.json?q= is the list's search without its throttle.
+    with time_machine.travel(timezone.now().replace(second=0, microsecond=0), tick=False):
+        statuses = [agent_client.get("/live/tickets.json?q=printer").status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        response = agent_client.get("/live/tickets.json?q=printer")
+        assert response["Content-Type"] == "application/json"
+        assert response["Retry-After"] == "60"
+        assert agent_client.get("/tickets/?q=printer").status_code == 429
+        assert agent_client.get("/live/tickets.json").status_code == 200

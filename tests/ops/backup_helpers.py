@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.ops.conftest import GpgKeys
+import psycopg
+from psycopg import sql
+
+from ops.backups import sign_manifest
+from tests.ops.conftest import DB_PREFIX, GpgKeys, database_url, server_params
 
 
 def only_set(directory: Path) -> str:
@@ -22,7 +27,12 @@ def read_manifest(directory: Path, base: str) -> dict[str, Any]:
     return json.loads((directory / f"{base}.manifest.json").read_text())
 
 
-def write_manifest(directory: Path, base: str, manifest: dict[str, Any]) -> None:
+def write_manifest(
+    directory: Path, base: str, manifest: dict[str, Any], *, sign: bool = True
+) -> None:
+    """Rewrite a manifest; signed by default (as if by someone holding AUDIT_HMAC_KEY)."""
+    if sign:
+        manifest = sign_manifest(manifest)
     (directory / f"{base}.manifest.json").write_text(json.dumps(manifest))
 
 
@@ -37,7 +47,7 @@ def truncate(path: Path, keep: int) -> None:
 
 
 def reseal_manifest(directory: Path, base: str, part: str = "db.gpg") -> None:
-    """Make the manifest agree with a damaged file, so only gpg/restore can catch it."""
+    """Make the (re-signed) manifest agree with a damaged file, so only gpg/restore catch it."""
     manifest = read_manifest(directory, base)
     data = (directory / f"{base}.{part}").read_bytes()
     manifest["files"][part] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
@@ -103,3 +113,91 @@ def recipients(keys: GpgKeys, path: Path) -> str:
         check=False,
     )
     return out.stdout
+
+
+# The attacker's payload: an index expression that runs a program as the database server
+# while pg_restore builds the index (so during any restore), but not in the attacker's own
+# database, where the dump is made.
+PAYLOAD = """
+CREATE FUNCTION public.run() RETURNS void LANGUAGE plpgsql VOLATILE AS $f$
+BEGIN
+    IF current_database() <> {attacker} THEN
+        EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', {program});
+    END IF;
+END $f$;
+CREATE FUNCTION public.pwn(x integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+    PERFORM public.run();
+    RETURN x;
+END $f$;
+CREATE TABLE public.pwned (x integer);
+INSERT INTO public.pwned VALUES (1);
+CREATE INDEX pwned_idx ON public.pwned (public.pwn(x));
+"""
+
+
+def forge_set(keys: GpgKeys, directory: Path, base: str, canary: Path) -> dict[str, Any]:
+    """What someone who can write BACKUP_DIR but holds no secret can make: a real pg_dump
+    archive with a payload that touches ``canary``, encrypted to the real public key, and a
+    manifest that matches it in every respect except a MAC they cannot compute."""
+    name = f"{DB_PREFIX}attacker_{secrets.token_hex(4)}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **server_params()) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        with psycopg.connect(database_url(name), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(PAYLOAD).format(
+                    attacker=sql.Literal(name), program=sql.Literal(f"touch {canary}")
+                )
+            )
+        dump = subprocess.run(
+            ["pg_dump", "--format=custom", database_url(name)], capture_output=True, check=True
+        ).stdout
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server_params()) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    home = directory.parent / f"attacker-gnupg-{secrets.token_hex(4)}"
+    home.mkdir(mode=0o700)
+    target = directory / f"{base}.db.gpg"
+    try:
+        gpg = ["gpg", "--homedir", str(home), "--batch", "--yes"]
+        subprocess.run([*gpg, "--import", str(keys.public)], capture_output=True, check=True)
+        subprocess.run(
+            [
+                *gpg,
+                "--trust-model",
+                "always",
+                "--recipient",
+                keys.fingerprint,
+                "--output",
+                str(target),
+                "--encrypt",
+            ],
+            input=dump,
+            capture_output=True,
+            check=True,
+        )
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+        shutil.rmtree(home, ignore_errors=True)
+    data = target.read_bytes()
+    manifest = {
+        "format": 2,
+        "name": base,
+        "created_at": "2030-01-01T00:00:00+00:00",
+        "app_version": "0.1.0",
+        "engine": "postgresql",
+        "database": "ticketsystem",
+        "row_counts": {"pwned": 1},
+        "migrations": {},
+        "latest_migration": None,
+        "attachments": None,
+        "files": {"db.gpg": {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}},
+        "recipients": [keys.fingerprint],
+        "duration_seconds": 1.0,
+        "mac": secrets.token_hex(32),  # the best an attacker without the key can do
+    }
+    write_manifest(directory, base, manifest, sign=False)
+    return manifest

@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dj_database_url
 import psycopg
 import pytest
 from django.db import connection
@@ -19,8 +22,10 @@ from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PASSPHRASE = "correct horse battery staple"
-# Scratch and restore databases made by these tests all start with ts_ops_.
-DB_PREFIX = "ts_ops_"
+# Scratch and restore databases (and roles) made by these tests all start with
+# <configured database>_ops_, so test runs against different databases never see each other's.
+_URL = os.environ.get("DATABASE_URL")
+DB_PREFIX = f"{(dj_database_url.parse(_URL).get('NAME') if _URL else None) or 'ts'}_ops_"
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,19 @@ def backup_settings(settings: Any, tmp_path: Path, gpg_keys: GpgKeys) -> Any:
     return settings
 
 
+@pytest.fixture
+def canary() -> Iterator[Path]:
+    """A file the database server may create: proof that a forged backup's payload ran.
+
+    Its directory is world-writable, so the server (on this machine, as a different user)
+    can write there; nothing creates the file unless attacker SQL runs.
+    """
+    directory = Path(tempfile.mkdtemp(prefix=f"{DB_PREFIX}canary-"))
+    directory.chmod(0o777)
+    yield directory / "pwned"
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def server_params() -> dict[str, Any]:
     sd = connection.settings_dict
     params = {
@@ -134,7 +152,7 @@ def database_url(name: str) -> str:
 
 @pytest.fixture
 def empty_database() -> Iterator[str]:
-    """A new empty PostgreSQL database (ts_ops_…) on the test server; its URL."""
+    """A new empty PostgreSQL database (<DB_PREFIX>restore_…) on the test server; its URL."""
     name = f"{DB_PREFIX}restore_{secrets.token_hex(4)}"
     with psycopg.connect(dbname="postgres", autocommit=True, **server_params()) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
+import json
 import os
 import subprocess
 from datetime import timedelta
@@ -19,7 +22,14 @@ from django.utils import timezone
 from audit.models import SecurityEvent
 from ops import backups
 from ops.models import BackupRun
-from tests.ops.backup_helpers import copy_set, decrypt_head, only_set, read_manifest, recipients
+from tests.ops.backup_helpers import (
+    copy_set,
+    decrypt_head,
+    forge_set,
+    only_set,
+    read_manifest,
+    recipients,
+)
 from tests.ops.conftest import BASE_DIR, database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -49,6 +59,8 @@ def test_it_writes_an_encrypted_set_with_a_manifest(backup_settings, gpg_keys, t
     assert manifest["migrations"]["tickets"] == max(n for a, n in applied if a == "tickets")
     assert manifest["app_version"] == "0.1.0"
     assert manifest["recipients"] == [gpg_keys.fingerprint]
+    assert manifest["format"] == 2
+    assert manifest["mac"] == backups.manifest_mac(manifest)
     assert dump.stat().st_mode & 0o077 == 0
     # Encrypted to our key (the encryption subkey's id shows up), and inside is pg_dump's archive.
     assert "[GNUPG:] ENC_TO" in recipients(gpg_keys, dump)
@@ -62,6 +74,26 @@ def test_it_refuses_without_a_recipient_key(backup_settings):
     ):
         call_command("backup")
     assert not any(p.suffix in {".gpg", ".json"} for p in backup_settings.BACKUP_DIR.iterdir())
+    assert BackupRun.objects.get().ok is False
+
+
+def test_the_manifest_mac_is_keyed_by_audit_hmac_key_under_its_own_label(backup_settings, settings):
+    call_command("backup", stdout=io.StringIO())
+    manifest = read_manifest(backup_settings.BACKUP_DIR, only_set(backup_settings.BACKUP_DIR))
+    audit_key = base64.urlsafe_b64decode(settings.AUDIT_HMAC_KEY)
+    key = hmac.new(audit_key, b"ticketsystem backup manifest mac v1", hashlib.sha256).digest()
+    content = {k: v for k, v in manifest.items() if k != "mac"}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    assert manifest["mac"] == hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    # Never the chain key itself: a manifest MAC is no valid audit chain HMAC and vice versa.
+    assert manifest["mac"] != hmac.new(audit_key, canonical, hashlib.sha256).hexdigest()
+
+
+def test_it_refuses_to_write_a_set_it_cannot_sign(backup_settings, settings):
+    settings.AUDIT_HMAC_KEY = ""
+    with pytest.raises(CommandError, match="cannot sign or check backup manifests: AUDIT_HMAC_KEY"):
+        call_command("backup")
+    assert not backup_settings.BACKUP_DIR.exists()
     assert BackupRun.objects.get().ok is False
 
 
@@ -177,6 +209,21 @@ def test_retention_never_deletes_the_newest_good_set(backup_settings):
 
     assert deleted == []
     assert f"{base}.manifest.json" in visible_files(directory)
+
+
+def test_a_forged_newer_set_does_not_count_as_the_newest_good_one(
+    backup_settings, gpg_keys, canary
+):
+    call_command("backup", stdout=io.StringIO())
+    directory = backup_settings.BACKUP_DIR
+    base = only_set(directory)
+    forged = (timezone.now() + timedelta(days=1)).strftime("ticketsystem-%Y%m%dT%H%M%SZ")
+    forge_set(gpg_keys, directory, forged, canary)
+
+    deleted = backups.prune(1, now=timezone.now() + timedelta(days=400))
+
+    assert base not in deleted and f"{base}.manifest.json" in visible_files(directory)
+    assert forged in deleted
 
 
 def test_keep_days_must_be_positive(backup_settings):

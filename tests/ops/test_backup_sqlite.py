@@ -13,7 +13,14 @@ import sys
 
 import pytest
 
-from tests.ops.backup_helpers import flip_byte, only_set, reseal_manifest, truncate
+from tests.ops.backup_helpers import (
+    flip_byte,
+    only_set,
+    read_manifest,
+    reseal_manifest,
+    truncate,
+    write_manifest,
+)
 from tests.ops.conftest import BASE_DIR, manage, sqlite_env
 
 SEED = """
@@ -120,6 +127,7 @@ def test_restore_writes_a_new_sqlite_file_with_the_same_rows(sqlite_site, tmp_pa
         ("flip", "sha256 does not match the manifest"),
         ("flip-resealed", "cannot decrypt: the file is damaged or was modified"),
         ("no-manifest", "manifest missing"),
+        ("tampered", "is not authentic: its MAC does not match"),
     ],
 )
 def test_damaged_backups_are_refused_and_nothing_is_restored(
@@ -135,6 +143,10 @@ def test_damaged_backups_are_refused_and_nothing_is_restored(
         flip_byte(dump)
         if damage == "flip-resealed":
             reseal_manifest(backups, base)
+    elif damage == "tampered":
+        manifest = read_manifest(backups, base)
+        manifest["row_counts"]["tickets_ticket"] = 0
+        write_manifest(backups, base, manifest, sign=False)
     else:
         (backups / f"{base}.manifest.json").unlink()
     target = tmp_path / "target.sqlite3"

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 from django.core.management import get_commands
+from django.db import connection
+from psycopg import sql
 
-from tests.ops.conftest import BASE_DIR
+from tests.ops.backup_helpers import forge_set, only_set, read_manifest, write_manifest
+from tests.ops.conftest import BASE_DIR, DB_PREFIX, manage, server_params
 
 DEPLOY = BASE_DIR / "ops/deploy"
 COMPOSE = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (BASE_DIR / "Dockerfile").read_text()
+INIT_SCRIPT = DEPLOY / "postgres/initdb/10-app-role.sh"
+APP_SERVICES = ("migrate", "web", "cron")
 SECRET_WORDS = re.compile(
     r"PASSWORD|SECRET|_TOKEN$|KEY|PASSPHRASE|WEBHOOK_URL|DATABASE_URL|REDIS_URL"
 )
@@ -33,6 +43,167 @@ def test_postgres_is_15_and_neither_database_nor_redis_is_published():
     published = {name for name, service in SERVICES.items() if "ports" in service}
     assert published == {"nginx"}
     assert SERVICES["nginx"]["ports"] == ["80:80", "443:443"]
+
+
+def test_the_app_connects_as_its_own_role_never_as_the_postgres_superuser():
+    postgres = SERVICES["postgres"]
+    env = postgres["environment"]
+    assert env["POSTGRES_USER"] == "postgres"
+    assert env["APP_DB_USER"] == "ticketsystem" != env["POSTGRES_USER"]
+    assert "POSTGRES_DB" not in env  # the init script makes the app's database, owned by its role
+    assert env["APP_DB_PASSWORD_FILE"] == "/run/secrets/app_db_password"
+    assert postgres["secrets"] == ["postgres_password", "app_db_password"]
+    assert "./ops/deploy/postgres/initdb:/docker-entrypoint-initdb.d:ro" in postgres["volumes"]
+    assert INIT_SCRIPT.stat().st_mode & 0o111  # executed by the image, not sourced
+    # The app waits for the real server (TCP), not the socket-only one that runs the script.
+    assert (
+        postgres["healthcheck"]["test"][1]
+        == "pg_isready -h 127.0.0.1 -U ticketsystem -d ticketsystem"
+    )
+    for name in APP_SERVICES:
+        service = SERVICES[name]
+        assert "database_url" in service["secrets"]
+        assert not {"postgres_password", "app_db_password"} & set(service["secrets"]), name
+        assert service["environment"]["DATABASE_URL_FILE"] == "/run/secrets/database_url"
+
+
+def _scram_matches(verifier: str, password: str) -> bool:
+    """Whether a SCRAM-SHA-256 verifier from pg_authid belongs to ``password``."""
+    iterations_salt, keys = verifier.removeprefix("SCRAM-SHA-256$").split("$")
+    iterations, salt = iterations_salt.split(":")
+    salted = hashlib.pbkdf2_hmac(
+        "sha256", password.encode(), base64.b64decode(salt), int(iterations)
+    )
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    return base64.b64encode(hashlib.sha256(client_key).digest()).decode() == keys.split(":")[0]
+
+
+def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
+    gpg_keys, tmp_path, canary
+):
+    """The init script on this machine's PostgreSQL, then the app's commands as its role."""
+    suffix = secrets.token_hex(4)
+    role, database = f"{DB_PREFIX}role_{suffix}", f"{DB_PREFIX}app_{suffix}"
+    restored = f"{DB_PREFIX}apprestore_{suffix}"
+    password = secrets.token_urlsafe(24)
+    (tmp_path / "app_db_password").write_text(password + "\n")
+    sd = connection.settings_dict
+    host, port = sd["HOST"] or "127.0.0.1", str(sd["PORT"] or 5432)
+    init_env = {
+        **os.environ,
+        "PGHOST": host,
+        "PGPORT": port,
+        "POSTGRES_USER": sd["USER"],
+        "APP_DB_NAME": database,
+        "APP_DB_USER": role,
+        "APP_DB_PASSWORD_FILE": str(tmp_path / "app_db_password"),
+    }
+    if sd["PASSWORD"]:
+        init_env["PGPASSWORD"] = sd["PASSWORD"]
+
+    def url(name: str) -> str:
+        return f"postgres://{role}:{password}@{host}:{port}/{name}"
+
+    backups = tmp_path / "backups"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url(database),
+        "DATA_DIR": str(tmp_path / "data"),
+        "BACKUP_DIR": str(backups),
+        "ATTACHMENT_DIR": str(tmp_path / "no-attachments"),
+        "BACKUP_GPG_PUBLIC_KEY_FILE": str(gpg_keys.public),
+        "BACKUP_GPG_PRIVATE_KEY_FILE": str(gpg_keys.secret),
+        "BACKUP_GPG_PASSPHRASE_FILE": str(gpg_keys.passphrase_file),
+        "BACKUP_SCRATCH_DB_PREFIX": f"{DB_PREFIX}roleverify",
+    }
+    env.pop("BACKUP_GPG_PASSPHRASE", None)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        result = manage(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        return result
+
+    try:
+        init = subprocess.run(
+            ["sh", str(INIT_SCRIPT)], env=init_env, capture_output=True, text=True, timeout=60
+        )
+        assert init.returncode == 0, init.stderr
+        with psycopg.connect(dbname="postgres", **server_params()) as admin:
+            attributes = admin.execute(
+                "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,"
+                " rolpassword FROM pg_authid WHERE rolname = %s",
+                [role],
+            ).fetchone()
+            owner = admin.execute(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [database]
+            ).fetchone()
+        assert attributes[:5] == (False, False, True, False, False)
+        assert _scram_matches(attributes[5], password)  # read from the file, newline dropped
+        assert owner == (role,)
+
+        run("migrate", "--noinput")
+        with psycopg.connect(url(database)) as conn:
+            assert conn.execute(
+                "SELECT extowner::regrole::text FROM pg_extension WHERE extname = 'pg_trgm'"
+            ).fetchone() == (role,)
+            assert conn.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_securityevent_append_only'"
+            ).fetchone() == (1,)
+        run("backup")
+        assert (
+            "restored into a scratch database (dropped)" in run("verifybackup", "--latest").stdout
+        )
+        manifest = str(backups / f"{only_set(backups)}.manifest.json")
+        with psycopg.connect(url("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(restored)))
+        run("restorebackup", manifest, "--database", url(restored), "--skip-attachments")
+        run("restorebackup", manifest, "--database", url(restored), "--skip-attachments", "--force")
+        with psycopg.connect(url(restored)) as conn:
+            tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            assert tables.fetchone()[0] == len(
+                read_manifest(backups, only_set(backups))["row_counts"]
+            )
+
+        refused = [
+            f"COPY (SELECT 1) TO PROGRAM 'touch {canary}'",
+            f"COPY (SELECT 1) TO '{canary}'",
+            "SELECT pg_read_file('/etc/hostname')",
+            "CREATE ROLE intruder SUPERUSER",
+            f'ALTER ROLE "{role}" SUPERUSER',
+        ]
+        for statement in refused:
+            with (
+                psycopg.connect(url(database), autocommit=True) as conn,
+                pytest.raises(psycopg.errors.InsufficientPrivilege),
+            ):
+                conn.execute(statement)
+        # Even a set signed with the real key (its maker holds AUDIT_HMAC_KEY) cannot run a
+        # program through a restore as this role: the restore fails and changes nothing.
+        forged = "ticketsystem-20300101T000000Z"
+        write_manifest(backups, forged, forge_set(gpg_keys, backups, forged, canary))
+        attack = manage(
+            "restorebackup",
+            str(backups / f"{forged}.manifest.json"),
+            "--database",
+            url(restored),
+            "--skip-attachments",
+            "--force",
+            env=env,
+        )
+        assert attack.returncode != 0
+        assert "pg_execute_server_program" in attack.stderr
+        assert not canary.exists()
+        with psycopg.connect(url(restored)) as conn:
+            assert conn.execute("SELECT to_regclass('public.pwned')").fetchone() == (None,)
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server_params()) as admin:
+            leftovers = admin.execute(
+                "SELECT datname FROM pg_database WHERE datname IN (%s, %s) OR datname LIKE %s",
+                [database, restored, f"{DB_PREFIX}roleverify%"],
+            ).fetchall()
+            for (name,) in leftovers:
+                admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def test_web_runs_daphne_as_a_non_root_user_with_a_healthcheck():
@@ -78,6 +249,8 @@ def test_cron_runs_the_crontab_with_backup_drill_and_monitor():
     assert schedule[("0", "2", "*", "*", "*")] == "python /app/manage.py backup"
     assert schedule[("30", "3", "*", "*", "0")] == "python /app/manage.py verifybackup --latest"
     assert schedule[("*/5", "*", "*", "*", "*")] == "python /app/manage.py monitor"
+    assert schedule[("15", "3", "*", "*", "*")] == "python /app/manage.py clearsessions"
+    assert schedule[("45", "3", "*", "*", "*")] == "python /app/manage.py purge"
     for command in schedule.values():
         assert command.split()[2] in get_commands()
 
@@ -183,6 +356,8 @@ def test_nginx_terminates_tls_limits_login_and_passes_the_client_ip():
     tls = (DEPLOY / "nginx/snippets/tls.conf").read_text()
     assert 'Strict-Transport-Security "max-age=63072000; includeSubDomains; preload" always' in site
     assert "client_max_body_size ${CLIENT_MAX_BODY_SIZE};" in site
+    # Attachments never spooled to the proxy's disk in plaintext.
+    assert "client_body_buffer_size ${CLIENT_MAX_BODY_SIZE};" in site
     login = site.split("location = /accounts/login/ {", 1)[1].split("}", 1)[0]
     assert "limit_req zone=login" in login
     assert "limit_req_zone $binary_remote_addr zone=login:10m rate=10r/m;" in site

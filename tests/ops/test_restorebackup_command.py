@@ -17,6 +17,7 @@ from audit.events import record_event
 from ops.models import BackupRun
 from tests.ops.backup_helpers import (
     flip_byte,
+    forge_set,
     only_set,
     read_manifest,
     reseal_manifest,
@@ -168,6 +169,48 @@ def test_a_row_count_mismatch_restores_nothing(backup_set, empty_database):
     manifest["row_counts"]["tickets_comment"] = 99
     write_manifest(directory, base, manifest)
     restore_fails(directory, base, empty_database, "row count mismatch in tickets_comment")
+
+
+def test_a_forged_set_restores_nothing_and_runs_no_sql(
+    backup_settings, gpg_keys, empty_database, canary
+):
+    directory = backup_settings.BACKUP_DIR
+    directory.mkdir()
+    base = "ticketsystem-20300101T000000Z"
+    forge_set(gpg_keys, directory, base, canary)
+    restore_fails(directory, base, empty_database, r"is not authentic: its MAC does not match")
+    assert not canary.exists()
+    assert BackupRun.objects.get(kind="restore").ok is False
+
+
+def test_a_tampered_manifest_restores_nothing(backup_set, empty_database):
+    directory, base = backup_set
+    manifest = read_manifest(directory, base)
+    manifest["app_version"] = "9.9.9"
+    write_manifest(directory, base, manifest, sign=False)
+    restore_fails(directory, base, empty_database, "is not authentic")
+
+
+def test_a_file_swapped_under_a_signed_manifest_restores_nothing(
+    backup_set, backup_settings, gpg_keys, empty_database, canary
+):
+    # The attacker replaces the dump (re-encrypted to the real key) but cannot re-sign.
+    directory, base = backup_set
+    signed = read_manifest(directory, base)
+    forged = forge_set(gpg_keys, directory, base, canary)
+    write_manifest(directory, base, signed, sign=False)
+    assert signed["files"]["db.gpg"] != forged["files"]["db.gpg"]
+    restore_fails(directory, base, empty_database, r"db\.gpg is truncated or damaged: \d+ bytes")
+    assert not canary.exists()
+
+
+def test_an_old_format_set_without_a_mac_is_refused(backup_set, empty_database):
+    directory, base = backup_set
+    manifest = read_manifest(directory, base)
+    del manifest["mac"]
+    manifest["format"] = 1
+    write_manifest(directory, base, manifest, sign=False)
+    restore_fails(directory, base, empty_database, "is not signed")
 
 
 def test_a_truncated_stream_that_passes_the_checksum_restores_nothing(backup_set, empty_database):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from ops.models import BackupRun
 from tests.ops.backup_helpers import (
     flip_byte,
+    forge_set,
     only_set,
     read_manifest,
     reseal_manifest,
@@ -123,6 +126,99 @@ def test_it_rejects_a_manifest_with_a_hostile_table_name(backup_set):
     manifest["row_counts"]['x"; DROP TABLE tickets_ticket; --'] = 1
     write_manifest(directory, base, manifest)
     drill_fails("--latest", match="manifest .* is invalid: bad row count entry")
+
+
+def forged_base(hours: int = 1) -> str:
+    """A set name newer than any real one: what --latest would pick by name alone."""
+    return f"ticketsystem-{(timezone.now() + timedelta(hours=hours)).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def test_a_forged_set_is_refused_before_any_sql_runs(backup_set, gpg_keys, canary):
+    directory, _ = backup_set
+    base = forged_base()
+    forge_set(gpg_keys, directory, base, canary)
+
+    drill_fails(
+        str(directory / f"{base}.manifest.json"),
+        match=r"manifest .* is not authentic: its MAC does not match .*refusing to use this",
+    )
+    assert not canary.exists()
+
+
+def test_latest_skips_a_forged_newer_set_and_verifies_the_newest_authentic_one(
+    backup_set, gpg_keys, canary
+):
+    directory, real = backup_set
+    forged = forged_base()
+    forge_set(gpg_keys, directory, forged, canary)
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("verifybackup", "--latest", stdout=out, stderr=err)
+
+    assert f"verified {real}:" in out.getvalue()
+    assert f"skipped {forged}: manifest {forged}.manifest.json is not authentic" in err.getvalue()
+    assert not canary.exists()
+
+
+def test_only_the_mac_stands_between_a_forged_set_and_the_database(backup_set, gpg_keys, canary):
+    # The control for the tests above: with a valid MAC (which needs AUDIT_HMAC_KEY) the very
+    # same forged set is restored, and its payload runs on the database server.
+    directory, _ = backup_set
+    base = forged_base()
+    manifest = forge_set(gpg_keys, directory, base, canary)
+    write_manifest(directory, base, manifest)  # signed with the real key
+
+    call_command("verifybackup", str(directory / f"{base}.db.gpg"), stdout=io.StringIO())
+
+    assert canary.exists()
+
+
+def test_latest_refuses_when_no_set_is_authentic(backup_settings, gpg_keys, canary):
+    directory = backup_settings.BACKUP_DIR
+    directory.mkdir()
+    base = forged_base()
+    forge_set(gpg_keys, directory, base, canary)
+
+    with pytest.raises(
+        CommandError,
+        match=rf"no authentic backup in {directory}: 1 refused, the newest {base}: manifest",
+    ):
+        call_command("verifybackup", "--latest")
+    assert not canary.exists()
+
+
+def test_it_refuses_a_tampered_manifest(backup_set):
+    directory, base = backup_set
+    manifest = read_manifest(directory, base)
+    manifest["row_counts"]["tickets_ticket"] += 1
+    write_manifest(directory, base, manifest, sign=False)
+    drill_fails(str(directory / f"{base}.db.gpg"), match="is not authentic")
+
+
+def test_it_refuses_a_set_signed_with_another_installations_key(backup_set, settings):
+    settings.AUDIT_HMAC_KEY = "YW5vdGhlci1pbnN0YWxsYXRpb25zLWF1ZGl0LWtleSE="
+    directory, base = backup_set
+    drill_fails(
+        str(directory / f"{base}.db.gpg"), match="AUDIT_HMAC_KEY is not the key of the installation"
+    )
+
+
+def test_it_refuses_an_old_format_set_without_a_mac(backup_set):
+    directory, base = backup_set
+    manifest = read_manifest(directory, base)
+    del manifest["mac"]
+    manifest["format"] = 1  # as written before backups were signed
+    write_manifest(directory, base, manifest, sign=False)
+    drill_fails(
+        str(directory / f"{base}.manifest.json"),
+        match=r"is not signed \(a set made before backups were signed, or not made by this",
+    )
+
+
+def test_it_refuses_a_manifest_that_is_not_even_json_it_can_parse(backup_set):
+    directory, base = backup_set
+    (directory / f"{base}.manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    drill_fails(str(directory / f"{base}.db.gpg"), match="is unreadable")
 
 
 def test_it_needs_a_private_key(backup_set, backup_settings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from tests.conftest import login
 from tickets.models import Activity, Queue, Ticket
@@ -141,6 +142,22 @@ def test_contacts_are_searched_by_exact_email(manager_client, agent, queue_a):
     response = manager_client.get("/admin/tickets/contact/", {"q": "FIND.ME@example.org"})
     html = response.content.decode()
     assert "Find Me" in html and "Other" not in html
+
+
+def test_editing_a_contact_in_the_admin_leaves_no_personal_data_in_its_log(manager_client):
+    from tickets import services
+
+    contact = services.contact_get_or_create(actor=None, email="pat@example.com", name="Pat")
+    response = manager_client.post(
+        f"/admin/tickets/contact/{contact.pk}/change/",
+        {"name": "Pat Quist", "email": "pat.quist@example.com", "phone": "+49 30 555"},
+    )
+    assert response.status_code == 302
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT object_repr, change_message FROM django_admin_log")
+        logged = str(cursor.fetchall())
+    assert "Quist" not in logged and "pat.quist" not in logged and "555" not in logged
+    assert "Pat" not in logged
 
 
 @pytest.mark.parametrize(

@@ -62,3 +62,15 @@ def test_the_query_count_does_not_grow_with_the_number_of_tickets(
         services.ticket_create(actor=agent, queue=queue_a, subject=f"even more {i}")
     with django_assert_max_num_queries(baseline):
         agent_client.get("/tickets/")
+
+
+def test_the_activity_feed_says_nothing_of_a_ticket_once_it_left_the_agents_queues(
+    agent_client, manager, ticket_a, queue_b
+):
+    services.ticket_change_queue(actor=manager, ticket=ticket_a, queue=queue_b)
+    services.ticket_change_subject(actor=manager, ticket=ticket_a, subject="Merger with Initech")
+    page = agent_client.get("/dashboard/").content.decode()
+    assert "Merger with Initech" not in page
+    assert ticket_a.reference not in page
+    feed = agent_client.get("/live/dashboard.json").json()["activity"]
+    assert feed == []

@@ -32,6 +32,33 @@ def test_an_agent_creates_a_ticket_with_a_requester(agent_client, queue_a):
     assert ticket.created_by.username == "alice"
 
 
+def test_a_requester_email_known_only_in_another_queue_reveals_nothing_of_them(
+    agent_client, agent_b, queue_a, queue_b
+):
+    from tickets import services
+
+    theirs = services.contact_get_or_create(
+        actor=agent_b, email="pat@example.com", name="Pat Secret", phone="+49 30 999"
+    )
+    services.ticket_create(actor=agent_b, queue=queue_b, subject="Refund", contact=theirs)
+    response = agent_client.post(
+        "/tickets/new/",
+        {
+            "queue": queue_a.pk,
+            "priority": "2",
+            "subject": "Question",
+            "contact_email": "pat@example.com",
+            "contact_name": "Pat",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Pat Secret" not in page and "+49 30 999" not in page
+    ticket = Ticket.objects.get(queue=queue_a)
+    assert ticket.contact_id != theirs.pk
+    assert ticket.contact.name == "Pat"
+
+
 def test_the_create_form_offers_only_the_agents_queues(agent_client, queue_a, queue_b):
     queues = list(agent_client.get("/tickets/new/").context["form"].fields["queue"].queryset)
     assert queues == [queue_a]

@@ -14,9 +14,10 @@ from ops.gpg import BackupError
 
 class Command(BaseCommand):
     help = (
-        "Restore a backup set into an empty database (a non-empty one only with --force), in "
-        "one transaction: on any error nothing is restored. Attachments go to ATTACHMENT_DIR "
-        "(or --attachments-dir); see docs/operations.md for the runbook."
+        "Restore a backup set whose signed manifest is authentic into an empty database (a "
+        "non-empty one only with --force), in one transaction: on any error nothing is "
+        "restored. Attachments go to ATTACHMENT_DIR (or --attachments-dir); see "
+        "docs/operations.md for the runbook."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
