@@ -175,22 +175,23 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            contact = None
-            if data["contact_email"]:
-                contact = services.contact_get_or_create(
+            with transaction.atomic():  # the requester and the ticket, or neither
+                contact = None
+                if data["contact_email"]:
+                    contact = services.contact_get_or_create(
+                        actor=request.user,
+                        email=data["contact_email"],
+                        name=data["contact_name"],
+                        phone=data["contact_phone"],
+                    )
+                ticket = services.ticket_create(
                     actor=request.user,
-                    email=data["contact_email"],
-                    name=data["contact_name"],
-                    phone=data["contact_phone"],
+                    queue=data["queue"],
+                    subject=data["subject"],
+                    description=data["description"],
+                    priority=data["priority"],
+                    contact=contact,
                 )
-            ticket = services.ticket_create(
-                actor=request.user,
-                queue=data["queue"],
-                subject=data["subject"],
-                description=data["description"],
-                priority=data["priority"],
-                contact=contact,
-            )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

@@ -108,3 +108,22 @@ def test_the_detail_page_uses_a_constant_number_of_queries(
         agent_client.post(f"{url}comment/", {"body": f"more {i}"})
     with django_assert_max_num_queries(baseline):
         agent_client.get(url)
+
+
+def test_a_refused_ticket_leaves_no_orphan_requester(agent_client, queue_a, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from tickets import services
+    from tickets.models import Contact
+
+    def refuse(**kwargs):
+        raise ValidationError({"queue": "Select a queue you are a member of."})
+
+    monkeypatch.setattr(services, "ticket_create", refuse)  # e.g. membership revoked meanwhile
+    response = agent_client.post(
+        "/tickets/new/",
+        {"queue": queue_a.pk, "priority": "2", "subject": "x", "contact_email": "new@example.org"},
+    )
+    assert response.status_code == 400
+    assert "Select a queue you are a member of." in response.content.decode()
+    assert not Contact.objects.exists()
