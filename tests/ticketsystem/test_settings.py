@@ -23,6 +23,19 @@ def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _shell(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python code in a fresh process with these settings (as manage.py would)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-v", "0", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_production_passes_check_deploy_at_warning_level(tmp_path: Path):
     result = _check(production_env(tmp_path), "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr + result.stdout
@@ -73,15 +86,7 @@ def test_production_refuses_to_start_with_a_one_line_reason(tmp_path: Path, over
 def test_secrets_are_read_from_files(tmp_path: Path):
     env = production_env(tmp_path)
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-v", "0", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _shell(env, code)
     assert result.stdout.strip() == (tmp_path / "secret_key").read_text().strip()
 
 
@@ -98,15 +103,7 @@ def test_production_cookies_are_secure_and_host_prefixed(tmp_path: Path):
         "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE, "
         "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, s.DEBUG)"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-v", "0", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _shell(env, code)
     assert result.stdout.split() == [
         "__Host-sessionid",
         "__Host-csrftoken",
@@ -126,15 +123,7 @@ def test_development_defaults_need_no_servers_and_keep_debug_off(tmp_path: Path)
         "from django.conf import settings as s; "
         "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'])"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-v", "0", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _shell(env, code)
     assert result.stdout.split() == [
         "False",
         "django.db.backends.sqlite3",
