@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC
 from functools import wraps
 from typing import Any
@@ -12,8 +13,10 @@ from auditlog.models import LogEntry
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -42,6 +45,98 @@ def manager_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return login_required(wrapper)
 
 
+@dataclass(frozen=True)
+class AuditList:
+    """One filterable audit page and its CSV export (URL names ``audit_<name>[_csv]``)."""
+
+    name: str
+    title: str
+    export_name: str  # the CSV file's name and the "exported" event's resource
+    form_class: type[EventFilterForm | HistoryFilterForm]
+    queryset: Callable[[], QuerySet[Any]]
+    csv_header: list[str]
+    csv_row: Callable[[Any], list[Any]]
+    page_rows: Callable[[list[Any]], list[Any]] | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        return f"audit/{self.name}.html"
+
+    @property
+    def filter_label(self) -> str:
+        return f"Filter {self.title.lower()}"
+
+    @property
+    def url(self) -> str:
+        return reverse(f"audit_{self.name}")
+
+    @property
+    def csv_url(self) -> str:
+        return reverse(f"audit_{self.name}_csv")
+
+
+_EVENT_CSV_HEADER = [
+    "seq", "time (UTC)", "action", "user", "ip", "resource", "request id", "user agent", "details",
+]  # fmt: skip
+_HISTORY_CSV_HEADER = [
+    "time (UTC)", "user", "action", "record type", "record id", "record", "changes", "ip",
+    "request id",
+]  # fmt: skip
+
+
+def _event_csv_row(e: SecurityEvent) -> list[Any]:
+    return [
+        e.seq,
+        e.created_at.astimezone(UTC).isoformat(),
+        e.action,
+        e.actor_username,
+        e.ip or "",
+        e.resource,
+        e.request_id,
+        e.user_agent,
+        json.dumps(e.details, sort_keys=True, ensure_ascii=False),
+    ]
+
+
+def _history_csv_row(entry: LogEntry) -> list[Any]:
+    return [
+        entry.timestamp.astimezone(UTC).isoformat(),
+        entry.actor.get_username() if entry.actor else "system",
+        action_name(entry.action),
+        entry.content_type.model,
+        entry.object_pk,
+        entry.object_repr,
+        change_summary(entry),
+        entry.remote_addr or "",
+        entry.cid or "",
+    ]
+
+
+EVENTS = AuditList(
+    name="events",
+    title="Security events",
+    export_name="security_events",
+    form_class=EventFilterForm,
+    queryset=lambda: SecurityEvent.objects.order_by("-seq"),
+    csv_header=_EVENT_CSV_HEADER,
+    csv_row=_event_csv_row,
+    context={"known_actions": KNOWN_ACTIONS},
+)
+HISTORY = AuditList(
+    name="history",
+    title="Model history",
+    export_name="model_history",
+    form_class=HistoryFilterForm,
+    queryset=lambda: LogEntry.objects.select_related("content_type", "actor").order_by(
+        "-timestamp", "-id"
+    ),
+    csv_header=_HISTORY_CSV_HEADER,
+    csv_row=_history_csv_row,
+    page_rows=history_rows,
+)
+
+
 def _page(request: HttpRequest, qs: Any) -> Any:
     raw = request.GET.get("page", "1")
     try:
@@ -60,138 +155,68 @@ def _query_without_page(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _events_queryset() -> Any:
-    return SecurityEvent.objects.order_by("-seq")
+def _render(
+    request: HttpRequest, audit: AuditList, form: Any, status: int = 200, **extra: Any
+) -> HttpResponse:
+    context = {"audit": audit, "form": form, "page": None, **audit.context, **extra}
+    return render(request, audit.template, context, status=status)
 
 
-def _history_queryset() -> Any:
-    return LogEntry.objects.select_related("content_type", "actor").order_by("-timestamp", "-id")
-
-
-@require_GET
-@manager_only
-def events(request: HttpRequest) -> HttpResponse:
-    form = EventFilterForm(request.GET)
-    context: dict[str, Any] = {"form": form, "known_actions": KNOWN_ACTIONS, "page": None}
+def _list(request: HttpRequest, audit: AuditList) -> HttpResponse:
+    form = audit.form_class(request.GET)
     if not form.is_valid():
-        return render(request, "audit/events.html", context, status=400)
-    page = _page(request, form.apply(_events_queryset()))
+        return _render(request, audit, form, status=400)
+    page = _page(request, form.apply(audit.queryset()))
     if page is None:
         form.add_error(None, "The page number must be a whole number.")
-        return render(request, "audit/events.html", context, status=400)
-    context.update(page=page, query=_query_without_page(request))
-    return render(request, "audit/events.html", context)
+        return _render(request, audit, form, status=400)
+    rows = audit.page_rows(list(page.object_list)) if audit.page_rows else None
+    return _render(request, audit, form, page=page, rows=rows, query=_query_without_page(request))
 
 
-@require_GET
-@manager_only
-def history(request: HttpRequest) -> HttpResponse:
-    form = HistoryFilterForm(request.GET)
-    context: dict[str, Any] = {"form": form, "page": None}
+def _export(request: HttpRequest, audit: AuditList) -> HttpResponse:
+    """The filtered list as formula-safe CSV; the export is recorded as an ``exported`` event."""
+    form = audit.form_class(request.GET)
     if not form.is_valid():
-        return render(request, "audit/history.html", context, status=400)
-    page = _page(request, form.apply(_history_queryset()))
-    if page is None:
-        form.add_error(None, "The page number must be a whole number.")
-        return render(request, "audit/history.html", context, status=400)
-    context.update(
-        page=page, rows=history_rows(list(page.object_list)), query=_query_without_page(request)
+        return _render(request, audit, form, status=400)
+    qs = form.apply(audit.queryset())
+    record_event(
+        "exported",
+        actor=request.user,
+        request=request,
+        resource=audit.export_name,
+        details={"filters": form.active_filters(), "rows": qs.count()},
     )
-    return render(request, "audit/history.html", context)
-
-
-def _csv_response(lines: Iterator[str], name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    rows = (audit.csv_row(obj) for obj in qs.iterator(chunk_size=2000))
+    response = StreamingHttpResponse(
+        csv_lines(audit.csv_header, rows), content_type="text/csv; charset=utf-8"
+    )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    filename = audit.export_name.replace("_", "-")
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     response["Cache-Control"] = "private, no-store"
     return response
 
 
 @require_GET
 @manager_only
+def events(request: HttpRequest) -> HttpResponse:
+    return _list(request, EVENTS)
+
+
+@require_GET
+@manager_only
 def events_csv(request: HttpRequest) -> HttpResponse:
-    form = EventFilterForm(request.GET)
-    if not form.is_valid():
-        return render(
-            request,
-            "audit/events.html",
-            {"form": form, "page": None, "known_actions": KNOWN_ACTIONS},
-            status=400,
-        )
-    qs = form.apply(_events_queryset())
-    record_event(
-        "exported",
-        actor=request.user,
-        request=request,
-        resource="security_events",
-        details={"filters": form.active_filters(), "rows": qs.count()},
-    )
-    header = [
-        "seq",
-        "time (UTC)",
-        "action",
-        "user",
-        "ip",
-        "resource",
-        "request id",
-        "user agent",
-        "details",
-    ]
-    rows = (
-        [
-            e.seq,
-            e.created_at.astimezone(UTC).isoformat(),
-            e.action,
-            e.actor_username,
-            e.ip or "",
-            e.resource,
-            e.request_id,
-            e.user_agent,
-            json.dumps(e.details, sort_keys=True, ensure_ascii=False),
-        ]
-        for e in qs.iterator(chunk_size=2000)
-    )
-    return _csv_response(csv_lines(header, rows), "security-events")
+    return _export(request, EVENTS)
+
+
+@require_GET
+@manager_only
+def history(request: HttpRequest) -> HttpResponse:
+    return _list(request, HISTORY)
 
 
 @require_GET
 @manager_only
 def history_csv(request: HttpRequest) -> HttpResponse:
-    form = HistoryFilterForm(request.GET)
-    if not form.is_valid():
-        return render(request, "audit/history.html", {"form": form, "page": None}, status=400)
-    qs = form.apply(_history_queryset())
-    record_event(
-        "exported",
-        actor=request.user,
-        request=request,
-        resource="model_history",
-        details={"filters": form.active_filters(), "rows": qs.count()},
-    )
-    header = [
-        "time (UTC)",
-        "user",
-        "action",
-        "record type",
-        "record id",
-        "record",
-        "changes",
-        "ip",
-        "request id",
-    ]
-    rows = (
-        [
-            entry.timestamp.astimezone(UTC).isoformat(),
-            entry.actor.get_username() if entry.actor else "system",
-            action_name(entry.action),
-            entry.content_type.model,
-            entry.object_pk,
-            entry.object_repr,
-            change_summary(entry),
-            entry.remote_addr or "",
-            entry.cid or "",
-        ]
-        for entry in qs.iterator(chunk_size=2000)
-    )
-    return _csv_response(csv_lines(header, rows), "model-history")
+    return _export(request, HISTORY)

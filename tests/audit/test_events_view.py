@@ -114,3 +114,17 @@ def test_the_nav_links_managers_to_the_audit_trail(client, manager, agent):
     assert 'href="/audit/"' in login(client, manager).get("/dashboard/").content.decode()
     client.logout()
     assert 'href="/audit/"' not in login(client, agent).get("/dashboard/").content.decode()
+
+
+def test_filters_matching_nothing_say_so(manager_client, some_events):
+    # A page with no rows is falsy: the results used to vanish without a word.
+    response = manager_client.get("/audit/", {"actor": "nobody"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "0 events" in page and "No events match these filters." in page
+    assert "Export CSV" not in page
+
+
+def test_the_export_link_keeps_the_filters(manager_client, some_events):
+    page = manager_client.get("/audit/", {"actor": "mallory", "page": "1"}).content.decode()
+    assert 'href="/audit/events.csv?actor=mallory"' in page

@@ -62,3 +62,18 @@ def test_the_last_day_of_the_calendar_is_an_open_end(manager_client, changes):
 
 def test_agents_are_refused(agent_client):
     assert agent_client.get("/audit/history/").status_code == 403
+
+
+def test_filters_matching_nothing_say_so(manager_client, changes):
+    response = manager_client.get("/audit/history/", {"actor": "nobody"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "0 changes" in page and "No recorded changes." in page
+
+
+def test_the_page_shows_the_filter_bar_and_export_link(manager_client, changes):
+    page = manager_client.get("/audit/history/", {"model": "tickets.ticket"}).content.decode()
+    assert 'aria-label="Filter model history"' in page
+    for name in ("actor", "model", "object_id", "action", "date_from", "date_to", "ip"):
+        assert f'name="{name}"' in page
+    assert 'href="/audit/history.csv?model=tickets.ticket"' in page
