@@ -8,7 +8,7 @@ from typing import Any
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.events import ACTION_RE
@@ -69,7 +69,7 @@ class EventFilterForm(_DateRangeForm):
         self.fields["action"].widget.attrs["list"] = "known-actions"
 
     def clean_action(self) -> str:
-        action = self.cleaned_data.get("action", "").strip()
+        action = self.cleaned_data.get("action", "")
         if action and not ACTION_RE.match(action):
             raise forms.ValidationError(
                 "Actions are lower-case words joined by _, such as login_failed."
@@ -79,7 +79,7 @@ class EventFilterForm(_DateRangeForm):
     def apply(self, qs: QuerySet[SecurityEvent]) -> QuerySet[SecurityEvent]:
         data = self.cleaned_data
         if data.get("actor"):
-            qs = qs.filter(actor_username__iexact=data["actor"].strip())
+            qs = qs.filter(actor_username__iexact=data["actor"])
         if data.get("action"):
             qs = qs.filter(action=data["action"])
         if data.get("ip"):
@@ -118,8 +118,7 @@ class HistoryFilterForm(_DateRangeForm):
     def apply(self, qs: QuerySet[LogEntry]) -> QuerySet[LogEntry]:
         data = self.cleaned_data
         if data.get("actor"):
-            name = data["actor"].strip()
-            qs = qs.filter(Q(actor__username__iexact=name))
+            qs = qs.filter(actor__username__iexact=data["actor"])
         if data.get("model"):
             app_label, model = data["model"].split(".", 1)
             qs = qs.filter(content_type=ContentType.objects.get_by_natural_key(app_label, model))

@@ -220,7 +220,7 @@ def _related_names(entries: list[LogEntry]) -> dict[str, dict[str, str]]:
             except FieldDoesNotExist:
                 related = None  # a field removed since the entry was written
             if related in wanted and isinstance(values, list | tuple):
-                wanted[related].update(str(v) for v in values if str(v).isdigit())
+                wanted[related].update(str(v) for v in values if str(v).isdecimal())
     names: dict[str, dict[str, str]] = {}
     for model, ids in wanted.items():
         if not ids:
