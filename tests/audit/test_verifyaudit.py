@@ -129,3 +129,10 @@ def test_an_unreadable_checkpoint_is_a_one_line_error(chain, tmp_path):
     checkpoint.write_text("not json")
     with pytest.raises(CommandError, match="cannot read checkpoint"):
         verify("--checkpoint", str(checkpoint))
+
+
+@pytest.mark.parametrize("size", ["0", str(10**30)])
+def test_a_batch_size_out_of_range_is_a_one_line_error(chain, size):
+    # 10**30 used to reach the database as LIMIT and fail there with a traceback.
+    with pytest.raises(CommandError, match="--batch-size must be between 1 and"):
+        verify("--batch-size", size)

@@ -94,3 +94,10 @@ def test_the_default_period_comes_from_settings(aged, settings):
 def test_a_bad_period_is_a_one_line_error(db, period):
     with pytest.raises(CommandError, match="--closed-older-than"):
         purge("--closed-older-than", period)
+
+
+@pytest.mark.parametrize("size", ["0", str(10**30)])
+def test_a_batch_size_out_of_range_is_a_one_line_error(aged, size):
+    with pytest.raises(CommandError, match="--batch-size must be between 1 and"):
+        purge("--batch-size", size)
+    assert Ticket.objects.get(pk=aged[1].pk).subject == "Erin's laptop"

@@ -9,6 +9,8 @@ from audit.gdpr import contacts_left_without_tickets, purge_candidates, tickets_
 from audit.retention import parse_period
 from ops.cli import cli_username
 
+MAX_BATCH_SIZE = 1_000_000
+
 
 class Command(BaseCommand):
     help = (
@@ -39,8 +41,9 @@ class Command(BaseCommand):
             period = parse_period(text)
         except ValueError as exc:
             raise CommandError(f"--closed-older-than: {exc}") from None
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1")
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            # A larger number overflows the database's LIMIT (bigint) into a traceback.
+            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
         if dry_run:
             tickets = list(purge_candidates(older_than=period).values_list("pk", "closed_at"))
             for pk, closed_at in tickets:
