@@ -63,6 +63,10 @@ def test_filters_narrow_the_list(manager_client, some_events, query, count):
         ),
         ({"date_from": "yesterday"}, "Enter a valid date."),
         ({"page": "two"}, "The page number must be a whole number."),
+        ({"page": ""}, "The page number must be a whole number."),
+        ({"actor": "mal\x00lory"}, "Null characters are not allowed."),
+        ({"date_to": "2026-02-30"}, "Enter a valid date."),
+        ({"ip": "192.0.2.1\x00"}, "Enter a valid IPv4 or IPv6 address."),
     ],
 )
 def test_bad_filters_get_a_400_with_a_clear_error(manager_client, some_events, query, message):
@@ -83,8 +87,9 @@ def test_the_ends_of_the_calendar_are_open_ranges(manager_client, some_events, q
     assert response.context["page"].paginator.count == SecurityEvent.objects.count()
 
 
-def test_a_page_past_the_end_is_404(manager_client, some_events):
-    assert manager_client.get("/audit/", {"page": "9"}).status_code == 404
+@pytest.mark.parametrize("page", ["9", "0", "-1", "1" * 40])
+def test_a_page_outside_the_list_is_404(manager_client, some_events, page):
+    assert manager_client.get("/audit/", {"page": page}).status_code == 404
 
 
 def test_agents_are_refused_and_the_attempt_is_recorded(agent_client, agent):

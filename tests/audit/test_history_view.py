@@ -48,7 +48,19 @@ def test_record_id_filter_finds_one_ticket(manager_client, changes):
 
 
 @pytest.mark.parametrize(
-    "query", [{"model": "auth.permission"}, {"action": "9"}, {"object_id": "-1"}, {"ip": "::g"}]
+    "query",
+    [
+        {"model": "auth.permission"},
+        {"model": "tickets.ticket\x00"},
+        {"action": "9"},
+        {"action": "one"},
+        {"object_id": "-1"},
+        {"object_id": str(2**63)},
+        {"object_id": "1\x00"},
+        {"ip": "::g"},
+        {"actor": "\x00"},
+        {"page": "x"},
+    ],
 )
 def test_bad_filters_get_a_400(manager_client, changes, query):
     assert manager_client.get("/audit/history/", query).status_code == 400
