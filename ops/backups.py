@@ -1025,9 +1025,9 @@ def _write_sqlite(memory: sqlite3.Connection, target: Path, *, force: bool) -> N
         raise BackupError(
             f"{target} is not empty: restore into a new file, or pass --force to replace it"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.partial")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         dest = sqlite3.connect(temp)
         try:
             memory.backup(dest)
@@ -1046,7 +1046,7 @@ def _write_sqlite(memory: sqlite3.Connection, target: Path, *, force: bool) -> N
         os.replace(temp, target)
         _fsync_dir(target.parent)
     except (OSError, sqlite3.Error) as exc:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             temp.unlink()
         raise BackupError(f"cannot write {target}: {gpg.describe(exc)}") from None
 
@@ -1262,13 +1262,20 @@ def _stage_attachments(
     destination: Path,
     force: bool,
 ) -> Path:
-    if destination.exists() and any(destination.iterdir()) and not force:
-        raise BackupError(
-            f"attachment directory {destination} is not empty: pass --force to replace it "
-            "(the old one is kept beside it) or --skip-attachments"
+    try:
+        if destination.exists() and any(destination.iterdir()) and not force:
+            raise BackupError(
+                f"attachment directory {destination} is not empty: pass --force to replace it "
+                "(the old one is kept beside it) or --skip-attachments"
+            )
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(
+            tempfile.mkdtemp(prefix=f".{destination.name}.restore-", dir=destination.parent)
         )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{destination.name}.restore-", dir=destination.parent))
+    except OSError as exc:
+        raise BackupError(
+            f"cannot use {destination} as the attachment directory: {gpg.describe(exc)}"
+        ) from None
     try:
         _read_attachments(ring, backup_set, manifest, source, secret, staged)
     except BackupError:
