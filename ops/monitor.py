@@ -9,6 +9,7 @@ again after each cooldown while it stays failing; a rule that recovers sends one
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import socket
@@ -47,6 +48,7 @@ class MonitorRun:
     alerts: list[Alert] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    state_error: str | None = None
 
 
 class AlertDeliveryError(Exception):
@@ -162,7 +164,11 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> MonitorRun:
                     now=now,
                     alerted=alert is not None,
                 )
-    file_store.save(file_states)
+    try:
+        file_store.save(file_states)
+    except OSError as exc:
+        # Without it the database rule re-alerts every run: cron must hear about it.
+        report.state_error = f"cannot save MONITOR_STATE_FILE {file_store.path}: {exc.strerror}"
     return report
 
 
@@ -188,7 +194,7 @@ def deliver(alerts: list[Alert]) -> tuple[list[str], list[str]]:
         try:
             send_mail(subject, body, None, settings.MONITOR_ALERT_EMAILS, fail_silently=False)
             delivered.append("email")
-        except (OSError, Exception) as exc:  # smtplib errors are OSError or SMTPException
+        except Exception as exc:  # smtplib raises OSError or SMTPException, Django ValueError
             errors.append(f"email: {type(exc).__name__}: {str(exc)[:120]}")
     if settings.MONITOR_WEBHOOK_URL:
         try:
@@ -222,18 +228,22 @@ def webhook_payload(subject: str, body: str, alerts: list[Alert]) -> dict[str, A
 def post_webhook(url: str, payload: dict[str, Any]) -> None:
     if not url.startswith(("https://", "http://")):
         raise AlertDeliveryError("MONITOR_WEBHOOK_URL must be http(s)")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "ticketsystem-monitor"},
-        method="POST",
-    )
     try:
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            url,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "ticketsystem-monitor"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=settings.MONITOR_WEBHOOK_TIMEOUT) as response:  # noqa: S310
             if not 200 <= response.status < 300:
                 raise AlertDeliveryError(f"HTTP {response.status}")
     except urllib.error.HTTPError as exc:
         raise AlertDeliveryError(f"HTTP {exc.code}") from None
+    except (ValueError, http.client.InvalidURL):  # their text holds the URL: a secret
+        raise AlertDeliveryError("MONITOR_WEBHOOK_URL is not a valid URL") from None
+    except http.client.HTTPException as exc:  # a garbled answer
+        raise AlertDeliveryError(f"not an HTTP answer ({type(exc).__name__})") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise AlertDeliveryError(f"unreachable ({reason})") from None
