@@ -576,23 +576,8 @@ def _dump_sqlite(database: Database, ring: gpg.Keyring, out: AtomicFile) -> dict
         raise BackupError(f"cannot read the SQLite database: {exc}") from None
     finally:
         memory.close()
-    stream = _BytesReader(image)
-    gpg.encrypt_stream(ring, stream, Sink(out.write), compress=True)
+    gpg.encrypt_stream(ring, gpg.BytesReader(image), Sink(out.write), compress=True)
     return {"row_counts": counts, "migrations": per_app, "latest_migration": latest}
-
-
-class _BytesReader:
-    """A file-like view of a bytes object that hands out chunks without copying the whole."""
-
-    def __init__(self, data: bytes) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._view) if size < 0 else min(len(self._view), self._pos + size)
-        chunk = bytes(self._view[self._pos : end])
-        self._pos = end
-        return chunk
 
 
 def _attachment_files(root: Path) -> Iterator[Path]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -155,15 +155,14 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> MonitorRun:
         if result.name == "database" or not database_up:
             file_states[result.name] = state
         else:
-            with transaction.atomic():
-                services.monitor_check_save(
-                    db_states.get(result.name),
-                    name=result.name,
-                    failing=state.failing,
-                    summary=result.summary,
-                    now=now,
-                    alerted=alert is not None,
-                )
+            services.monitor_check_save(
+                db_states.get(result.name),
+                name=result.name,
+                failing=state.failing,
+                summary=result.summary,
+                now=now,
+                alerted=alert is not None,
+            )
     try:
         file_store.save(file_states)
     except OSError as exc:
