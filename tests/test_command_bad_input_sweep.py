@@ -76,6 +76,8 @@ BAD_INPUT: dict[str, list[list[str]]] = {
         ["--batch-size", "x"],
         ["--checkpoint", "/dev/null/x"],
         ["--checkpoint", "/etc/passwd"],
+        ["--checkpoint", "{infinite_checkpoint}"],
+        ["--checkpoint", "{deep_checkpoint}"],
     ],
     "rotatekeys": [["--batch-size", "0"], ["--max-batches", "-1"], ["--batch-size", "abc"]],
     "generatekey": [["--id", "bad id!"], ["--raw", "--id", "x"], ["--id", "x" * 40]],
@@ -135,7 +137,16 @@ def files(tmp_path: Path) -> dict[str, str]:
     password.write_text("violet-harbour-lantern-42\n")
     short = tmp_path / "short"
     short.write_text("short\n")
-    return {"password": str(password), "short_password": str(short)}
+    infinite = tmp_path / "infinite-checkpoint.json"
+    infinite.write_text('{"seq": 1e400, "hash": "x"}')
+    deep = tmp_path / "deep-checkpoint.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    return {
+        "password": str(password),
+        "short_password": str(short),
+        "infinite_checkpoint": str(infinite),
+        "deep_checkpoint": str(deep),
+    }
 
 
 def _argv(args: list[str], files: dict[str, str]) -> list[str]:
