@@ -42,11 +42,11 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         if dry_run:
-            tickets = list(purge_candidates(older_than=period).values_list("pk", "closed_at"))
-            for pk, closed_at in tickets:
-                when = closed_at.date().isoformat() if closed_at else "unknown"
-                self.stdout.write(f"would purge T-{pk:06d} (closed {when})")
-            contacts = contacts_left_without_tickets([pk for pk, _ in tickets])
+            tickets = list(purge_candidates(older_than=period).only("pk", "closed_at"))
+            for ticket in tickets:
+                when = ticket.closed_at.date().isoformat() if ticket.closed_at else "unknown"
+                self.stdout.write(f"would purge {ticket.reference} (closed {when})")
+            contacts = contacts_left_without_tickets([ticket.pk for ticket in tickets])
             for contact in contacts:
                 self.stdout.write(f"would erase contact #{contact.pk}")
             self.stdout.write(
