@@ -791,7 +791,10 @@ def prune(keep_days: int, *, now: datetime | None = None) -> list[str]:
     sets = list_sets()
     good = [s for s in sets if _is_complete(s)]
     newest_good = good[-1] if good else None
-    cutoff = now - timedelta(days=keep_days)
+    try:
+        cutoff = now - timedelta(days=keep_days)
+    except OverflowError:  # a retention longer than the calendar: nothing has expired
+        return []
     deleted = []
     for backup_set in sets:
         if backup_set.stamp >= cutoff or backup_set == newest_good:
