@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from audit.events import record_event
 from tests.clirunner import run
 from tests.conftest import make_user
 from tests.helpers import db_fingerprint
+from tests.live.daphne import free_port
 from tickets import services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,9 +214,7 @@ def test_an_empty_database_still_refuses_a_bad_first_admin(db, keep_test_connect
 
 
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nobody listens there once the socket is closed
+    return free_port()  # nobody listens there once its probe socket is closed
 
 
 def test_an_unreachable_database_is_one_line_for_every_command(files, tmp_path):
