@@ -62,6 +62,11 @@ class _State:
     last_alert_at: datetime | None
 
 
+def _aware(text: Any) -> datetime | None:
+    value = parse_datetime(text) if isinstance(text, str) else None
+    return value if value is not None and value.tzinfo is not None else None
+
+
 class FileStateStore:
     """A JSON file for the database rule (and everything else while the database is down)."""
 
@@ -69,19 +74,19 @@ class FileStateStore:
         self.path = path
 
     def load(self) -> dict[str, _State]:
+        """The saved states; a damaged file or entry counts as no state (never a crash)."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         states = {}
         for name, item in raw.items() if isinstance(raw, dict) else []:
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                last = item.get("last_alert_at")
-                states[name] = _State(
-                    bool(item["failing"]),
-                    parse_datetime(item["since"]),
-                    parse_datetime(last) if last else None,
-                )
+            with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+                since = _aware(item["since"])
+                if since is not None:
+                    states[name] = _State(
+                        bool(item["failing"]), since, _aware(item.get("last_alert_at"))
+                    )
         return states
 
     def save(self, states: dict[str, _State]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -303,3 +303,23 @@ def test_a_webhook_that_answers_garbage_is_a_delivery_failure(db, monitoring):
     finally:
         thread.join(timeout=10)
         listener.close()
+
+
+def test_a_damaged_state_file_counts_as_no_state(db, monitoring, hook):
+    good_backup()
+    monitoring.MONITOR_STATE_FILE.write_text(
+        json.dumps(
+            {
+                "database": {"failing": True, "since": "garbage", "last_alert_at": "nope"},
+                "redis": {"failing": True, "since": None},
+                "disk": {"failing": True, "since": "2026-01-01T00:00:00"},  # naive
+                "backup_age": [],
+                "lockouts": {"failing": True, "since": "2026-13-01T00:00:00+00:00"},
+            }
+        )
+    )
+    call_command("monitor", stdout=io.StringIO())
+    assert hook.received == []  # nothing was failing, so nothing resolved either
+    saved = json.loads(monitoring.MONITOR_STATE_FILE.read_text())
+    assert saved["database"]["failing"] is False
+    assert datetime.fromisoformat(saved["database"]["since"]).tzinfo is not None
