@@ -43,6 +43,13 @@ def run(cmd: list[str] | str, env: dict[str, str], shell: bool = False) -> float
     return time.perf_counter() - start
 
 
+def psql_value(url: str, query: str) -> str:
+    """The single value a query returns, through psql."""
+    return subprocess.run(
+        ["psql", url, "-Atc", query], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -57,24 +64,12 @@ def main() -> None:
     admin = urlunparse(server._replace(path="/postgres"))
     env = {**os.environ, "DATABASE_URL": url}
     env.pop("REDIS_URL", None)
-    exists = subprocess.run(
-        ["psql", admin, "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'"],  # noqa: S608
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    exists = psql_value(admin, f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'")  # noqa: S608
     if not exists:
         subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{args.database}"'], check=True)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True, cwd=BASE_DIR)
-    have = int(
-        subprocess.run(
-            ["psql", url, "-Atc", "SELECT count(*) FROM tickets_ticket"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
+    have = int(psql_value(url, "SELECT count(*) FROM tickets_ticket"))
     if have < args.tickets:
         print(f"seeding {args.tickets - have} tickets …", flush=True)
         subprocess.run(
@@ -158,14 +153,7 @@ def main() -> None:
             sizes["baseline-z0"] = out0.stat().st_size
             time.sleep(1)  # distinct backup names (one per second)
 
-    tickets = int(
-        subprocess.run(
-            ["psql", url, "-Atc", "SELECT count(*) FROM tickets_ticket"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
+    tickets = int(psql_value(url, "SELECT count(*) FROM tickets_ticket"))
     print(f"\nbackup of {tickets} tickets, {args.runs} runs each (wall clock seconds)\n")
     print(f"{'variant':<13} {'median':>8} {'min':>8} {'max':>8} {'size MB':>9} {'vs baseline':>12}")
     base = statistics.median(times["baseline"])

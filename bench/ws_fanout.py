@@ -25,10 +25,7 @@ import json
 import os
 import re
 import resource
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,11 +33,15 @@ from array import array
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 SEQ = re.compile(rb'"subject":"bench \d+ (\d+)"')
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+if TYPE_CHECKING:
+    from tests.live.daphne import Daphne
 
 
 # --- client worker (a separate process: python bench/ws_fanout.py --worker) ------------------
@@ -158,12 +159,6 @@ class Proc:
         return 100 * (self.ticks() - self.start_ticks) / CLK_TCK / elapsed if elapsed else 0.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketsystem.settings")
     import django
@@ -232,59 +227,29 @@ def drop_sessions(keys: list[str]) -> None:
         Session.objects.filter(session_key__in=keys[start : start + 500]).delete()
 
 
-def start_daphnes(
-    count: int, window_ms: int | None, log_dir: str | None
-) -> list[tuple[subprocess.Popen, str]]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO" if log_dir else "WARNING"}
+def start_daphnes(count: int, window_ms: int | None, log_dir: str | None) -> list[Daphne]:
+    """Daphne processes on free ports, each answering /healthz (the tests' own helper)."""
+    from tests.live.daphne import Daphne
+
+    env = {"LOG_LEVEL": "INFO" if log_dir else "WARNING"}
     if window_ms is not None:
         env["LIVE_COALESCE_MS"] = str(window_ms)
-    servers = []
-    for i in range(count):
-        port = free_port()
-        log = Path(log_dir, f"daphne-{i + 1}.log").open("wb") if log_dir else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "ticketsystem.asgi:application",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        servers.append((process, f"127.0.0.1:{port}"))
-    deadline = time.time() + 60
-    for process, address in servers:
-        host, port = address.split(":")
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"daphne on {address} exited with {process.returncode}")
-            try:
-                with socket.create_connection((host, int(port)), timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise SystemExit(f"daphne on {address} did not start") from None
-                time.sleep(0.2)
+    servers: list[Daphne] = []
+    try:
+        for i in range(count):
+            log = Path(log_dir, f"daphne-{i + 1}.log") if log_dir else None
+            servers.append(Daphne(env=env, log=log).start())
+    except RuntimeError as exc:
+        stop_daphnes(servers, keep_logs=bool(log_dir))
+        raise SystemExit(str(exc)) from None
     return servers
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def stop_daphnes(servers: list[Daphne], *, keep_logs: bool) -> None:
+    for server in servers:
+        server.stop()
+        if not keep_logs:
+            server.log.unlink(missing_ok=True)
 
 
 def redis_pid() -> int | None:
@@ -346,9 +311,10 @@ async def run_case(
 
     workers = max(1, min(args.client_procs, clients))
     targets = [
-        (f"ws://{servers[i % len(servers)][1]}/ws/dashboard/", keys[i]) for i in range(clients)
+        (f"ws://127.0.0.1:{servers[i % len(servers)].port}/ws/dashboard/", keys[i])
+        for i in range(clients)
     ]
-    origins = {f"ws://{address}/ws/dashboard/": f"http://{address}" for _, address in servers}
+    origins = {f"ws://127.0.0.1:{s.port}/ws/dashboard/": s.url for s in servers}
     tmp = Path(tempfile.mkdtemp(prefix="ws-fanout-"))
     procs = []
     for w in range(workers):
@@ -375,7 +341,7 @@ async def run_case(
             raise SystemExit("a client worker failed to connect its sockets")
     await asyncio.sleep(args.settle)
 
-    watched = [Proc(process.pid, f"daphne-{i + 1}") for i, (process, _) in enumerate(servers)]
+    watched = [Proc(server.process.pid, f"daphne-{i + 1}") for i, server in enumerate(servers)]
     if (pid := redis_pid()) is not None:
         watched.append(Proc(pid, "redis"))
     client_watch = [Proc(process.pid, f"clients-{i + 1}") for i, process in enumerate(procs)]
@@ -509,7 +475,7 @@ async def main_async(args) -> None:
                     flush=True,
                 )
     finally:
-        stop([process for process, _ in servers])
+        stop_daphnes(servers, keep_logs=bool(args.daphne_logs))
         await asyncio.to_thread(drop_sessions, keys)
     if results:
         print_table(results, args)

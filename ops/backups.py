@@ -576,23 +576,8 @@ def _dump_sqlite(database: Database, ring: gpg.Keyring, out: AtomicFile) -> dict
         raise BackupError(f"cannot read the SQLite database: {exc}") from None
     finally:
         memory.close()
-    stream = _BytesReader(image)
-    gpg.encrypt_stream(ring, stream, Sink(out.write), compress=True)
+    gpg.encrypt_stream(ring, gpg.BytesReader(image), Sink(out.write), compress=True)
     return {"row_counts": counts, "migrations": per_app, "latest_migration": latest}
-
-
-class _BytesReader:
-    """A file-like view of a bytes object that hands out chunks without copying the whole."""
-
-    def __init__(self, data: bytes) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._view) if size < 0 else min(len(self._view), self._pos + size)
-        chunk = bytes(self._view[self._pos : end])
-        self._pos = end
-        return chunk
 
 
 def _attachment_files(root: Path) -> Iterator[Path]:
@@ -806,7 +791,10 @@ def prune(keep_days: int, *, now: datetime | None = None) -> list[str]:
     sets = list_sets()
     good = [s for s in sets if _is_complete(s)]
     newest_good = good[-1] if good else None
-    cutoff = now - timedelta(days=keep_days)
+    try:
+        cutoff = now - timedelta(days=keep_days)
+    except OverflowError:  # a retention longer than the calendar: nothing has expired
+        return []
     deleted = []
     for backup_set in sets:
         if backup_set.stamp >= cutoff or backup_set == newest_good:
@@ -1025,9 +1013,9 @@ def _write_sqlite(memory: sqlite3.Connection, target: Path, *, force: bool) -> N
         raise BackupError(
             f"{target} is not empty: restore into a new file, or pass --force to replace it"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.partial")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         dest = sqlite3.connect(temp)
         try:
             memory.backup(dest)
@@ -1046,7 +1034,7 @@ def _write_sqlite(memory: sqlite3.Connection, target: Path, *, force: bool) -> N
         os.replace(temp, target)
         _fsync_dir(target.parent)
     except (OSError, sqlite3.Error) as exc:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             temp.unlink()
         raise BackupError(f"cannot write {target}: {gpg.describe(exc)}") from None
 
@@ -1262,13 +1250,20 @@ def _stage_attachments(
     destination: Path,
     force: bool,
 ) -> Path:
-    if destination.exists() and any(destination.iterdir()) and not force:
-        raise BackupError(
-            f"attachment directory {destination} is not empty: pass --force to replace it "
-            "(the old one is kept beside it) or --skip-attachments"
+    try:
+        if destination.exists() and any(destination.iterdir()) and not force:
+            raise BackupError(
+                f"attachment directory {destination} is not empty: pass --force to replace it "
+                "(the old one is kept beside it) or --skip-attachments"
+            )
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(
+            tempfile.mkdtemp(prefix=f".{destination.name}.restore-", dir=destination.parent)
         )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{destination.name}.restore-", dir=destination.parent))
+    except OSError as exc:
+        raise BackupError(
+            f"cannot use {destination} as the attachment directory: {gpg.describe(exc)}"
+        ) from None
     try:
         _read_attachments(ring, backup_set, manifest, source, secret, staged)
     except BackupError:

@@ -102,12 +102,16 @@ def keyring() -> Iterator[Keyring]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _read_key_file(setting: str) -> bytes:
+def _import_key_file(ring: Keyring, setting: str, *, unset: str) -> Any:
+    """Import the keys in the file a setting names; ``unset`` is the error when it names none."""
     path = getattr(settings, setting)
+    if not path:
+        raise BackupError(unset)
     try:
-        return Path(path).read_bytes()
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise BackupError(f"{setting}={path} cannot be read: {exc.strerror}") from None
+    return ring.gpg.import_keys(data)
 
 
 def _key_info(raw: dict[str, Any], *, secret: bool = False) -> KeyInfo:
@@ -127,12 +131,12 @@ def _key_info(raw: dict[str, Any], *, secret: bool = False) -> KeyInfo:
 
 def import_recipients(ring: Keyring) -> list[KeyInfo]:
     """Import BACKUP_GPG_PUBLIC_KEY_FILE; return the keys backups will be encrypted for."""
-    if not settings.BACKUP_GPG_PUBLIC_KEY_FILE:
-        raise BackupError(
-            "no backup recipient key: set BACKUP_GPG_PUBLIC_KEY_FILE "
-            "(refusing to write an unencrypted backup)"
-        )
-    result = ring.gpg.import_keys(_read_key_file("BACKUP_GPG_PUBLIC_KEY_FILE"))
+    result = _import_key_file(
+        ring,
+        "BACKUP_GPG_PUBLIC_KEY_FILE",
+        unset="no backup recipient key: set BACKUP_GPG_PUBLIC_KEY_FILE "
+        "(refusing to write an unencrypted backup)",
+    )
     if not result.count:
         raise BackupError("BACKUP_GPG_PUBLIC_KEY_FILE holds no OpenPGP public key")
     if int(getattr(result, "sec_imported", 0) or 0) or ring.gpg.list_keys(secret=True):
@@ -181,12 +185,12 @@ def passphrase() -> str | None:
 
 def import_private_key(ring: Keyring) -> list[KeyInfo]:
     """Import BACKUP_GPG_PRIVATE_KEY_FILE for decryption (verify and restore only)."""
-    if not settings.BACKUP_GPG_PRIVATE_KEY_FILE:
-        raise BackupError(
-            "no private key to decrypt with: set BACKUP_GPG_PRIVATE_KEY_FILE (and "
-            "BACKUP_GPG_PASSPHRASE_FILE if the key has a passphrase)"
-        )
-    result = ring.gpg.import_keys(_read_key_file("BACKUP_GPG_PRIVATE_KEY_FILE"))
+    result = _import_key_file(
+        ring,
+        "BACKUP_GPG_PRIVATE_KEY_FILE",
+        unset="no private key to decrypt with: set BACKUP_GPG_PRIVATE_KEY_FILE (and "
+        "BACKUP_GPG_PASSPHRASE_FILE if the key has a passphrase)",
+    )
     keys = [_key_info(raw, secret=True) for raw in ring.gpg.list_keys(secret=True)]
     if not result.count or not keys:
         raise BackupError("BACKUP_GPG_PRIVATE_KEY_FILE holds no OpenPGP private key")
@@ -207,6 +211,20 @@ class HashingReader:
         self.sha256.update(data)
         self.size += len(data)
         return data
+
+
+class BytesReader:
+    """A file-like view of a bytes object that hands out chunks without copying the whole."""
+
+    def __init__(self, data: bytes) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size < 0 else min(len(self._view), self._pos + size)
+        chunk = bytes(self._view[self._pos : end])
+        self._pos = end
+        return chunk
 
 
 class Sink:

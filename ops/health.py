@@ -202,29 +202,19 @@ def check_sla_breaches() -> CheckResult:
     return CheckResult("sla_breaches", count <= threshold, summary, count)
 
 
-# The monitor's rules, in the order alerts list them.
-MONITOR_CHECKS: list[Callable[[], CheckResult]] = [
-    check_database,
-    check_redis,
-    check_disk,
-    check_backup_age,
-    check_restore_drill,
-    check_failed_logins,
-    check_lockouts,
-    check_audit_chain,
-    check_sla_breaches,
-]
-MONITOR_CHECK_NAMES = [
-    "database",
-    "redis",
-    "disk",
-    "backup_age",
-    "restore_drill",
-    "failed_logins",
-    "lockouts",
-    "audit_chain",
-    "sla_breaches",
-]
+# The monitor's rules by name, in the order alerts list them.
+MONITOR_CHECKS: dict[str, Callable[[], CheckResult]] = {
+    "database": check_database,
+    "redis": check_redis,
+    "disk": check_disk,
+    "backup_age": check_backup_age,
+    "restore_drill": check_restore_drill,
+    "failed_logins": check_failed_logins,
+    "lockouts": check_lockouts,
+    "audit_chain": check_audit_chain,
+    "sla_breaches": check_sla_breaches,
+}
+MONITOR_CHECK_NAMES = list(MONITOR_CHECKS)
 DATABASE_RULES = set(MONITOR_CHECK_NAMES) - {"database", "redis", "disk"}
 
 
@@ -232,7 +222,9 @@ def run_monitor_checks() -> list[CheckResult]:
     """Every monitor rule; database-backed rules are skipped (unknown) while it is down."""
     results = [check_database()]
     database_up = results[0].ok
-    for name, check in zip(MONITOR_CHECK_NAMES[1:], MONITOR_CHECKS[1:], strict=True):
+    for name, check in MONITOR_CHECKS.items():
+        if name == "database":
+            continue
         if not database_up and name in DATABASE_RULES:
             # Not even tried: each attempt could wait for a connect timeout.
             results.append(CheckResult(name, None, "unknown (database unavailable)"))

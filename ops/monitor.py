@@ -9,6 +9,7 @@ again after each cooldown while it stays failing; a rule that recovers sends one
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import socket
@@ -21,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -47,6 +48,7 @@ class MonitorRun:
     alerts: list[Alert] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    state_error: str | None = None
 
 
 class AlertDeliveryError(Exception):
@@ -60,6 +62,11 @@ class _State:
     last_alert_at: datetime | None
 
 
+def _aware(text: Any) -> datetime | None:
+    value = parse_datetime(text) if isinstance(text, str) else None
+    return value if value is not None and value.tzinfo is not None else None
+
+
 class FileStateStore:
     """A JSON file for the database rule (and everything else while the database is down)."""
 
@@ -67,19 +74,19 @@ class FileStateStore:
         self.path = path
 
     def load(self) -> dict[str, _State]:
+        """The saved states; a damaged file or entry counts as no state (never a crash)."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         states = {}
         for name, item in raw.items() if isinstance(raw, dict) else []:
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                last = item.get("last_alert_at")
-                states[name] = _State(
-                    bool(item["failing"]),
-                    parse_datetime(item["since"]),
-                    parse_datetime(last) if last else None,
-                )
+            with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+                since = _aware(item["since"])
+                if since is not None:
+                    states[name] = _State(
+                        bool(item["failing"]), since, _aware(item.get("last_alert_at"))
+                    )
         return states
 
     def save(self, states: dict[str, _State]) -> None:
@@ -153,16 +160,19 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> MonitorRun:
         if result.name == "database" or not database_up:
             file_states[result.name] = state
         else:
-            with transaction.atomic():
-                services.monitor_check_save(
-                    db_states.get(result.name),
-                    name=result.name,
-                    failing=state.failing,
-                    summary=result.summary,
-                    now=now,
-                    alerted=alert is not None,
-                )
-    file_store.save(file_states)
+            services.monitor_check_save(
+                db_states.get(result.name),
+                name=result.name,
+                failing=state.failing,
+                summary=result.summary,
+                now=now,
+                alerted=alert is not None,
+            )
+    try:
+        file_store.save(file_states)
+    except OSError as exc:
+        # Without it the database rule re-alerts every run: cron must hear about it.
+        report.state_error = f"cannot save MONITOR_STATE_FILE {file_store.path}: {exc.strerror}"
     return report
 
 
@@ -188,7 +198,7 @@ def deliver(alerts: list[Alert]) -> tuple[list[str], list[str]]:
         try:
             send_mail(subject, body, None, settings.MONITOR_ALERT_EMAILS, fail_silently=False)
             delivered.append("email")
-        except (OSError, Exception) as exc:  # smtplib errors are OSError or SMTPException
+        except Exception as exc:  # smtplib raises OSError or SMTPException, Django ValueError
             errors.append(f"email: {type(exc).__name__}: {str(exc)[:120]}")
     if settings.MONITOR_WEBHOOK_URL:
         try:
@@ -222,18 +232,22 @@ def webhook_payload(subject: str, body: str, alerts: list[Alert]) -> dict[str, A
 def post_webhook(url: str, payload: dict[str, Any]) -> None:
     if not url.startswith(("https://", "http://")):
         raise AlertDeliveryError("MONITOR_WEBHOOK_URL must be http(s)")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "ticketsystem-monitor"},
-        method="POST",
-    )
     try:
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            url,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "User-Agent": "ticketsystem-monitor"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=settings.MONITOR_WEBHOOK_TIMEOUT) as response:  # noqa: S310
             if not 200 <= response.status < 300:
                 raise AlertDeliveryError(f"HTTP {response.status}")
     except urllib.error.HTTPError as exc:
         raise AlertDeliveryError(f"HTTP {exc.code}") from None
+    except (ValueError, http.client.InvalidURL):  # their text holds the URL: a secret
+        raise AlertDeliveryError("MONITOR_WEBHOOK_URL is not a valid URL") from None
+    except http.client.HTTPException as exc:  # a garbled answer
+        raise AlertDeliveryError(f"not an HTTP answer ({type(exc).__name__})") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise AlertDeliveryError(f"unreachable ({reason})") from None

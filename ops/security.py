@@ -157,26 +157,22 @@ def check_restore_key() -> Finding:
         with gpg.keyring() as ring:
             gpg.import_recipients(ring)
             encrypted = bytearray()
-            gpg.encrypt_stream(ring, _Reader(probe), gpg.Sink(encrypted.extend), compress=False)
+            gpg.encrypt_stream(
+                ring, gpg.BytesReader(probe), gpg.Sink(encrypted.extend), compress=False
+            )
             gpg.import_private_key(ring)
             decrypted = bytearray()
             gpg.decrypt_stream(
-                ring, _Reader(bytes(encrypted)), gpg.Sink(decrypted.extend), secret=gpg.passphrase()
+                ring,
+                gpg.BytesReader(bytes(encrypted)),
+                gpg.Sink(decrypted.extend),
+                secret=gpg.passphrase(),
             )
     except BackupError as exc:
         return Finding("restore key", False, str(exc))
     if bytes(decrypted) != probe:
         return Finding("restore key", False, "the private key does not decrypt the probe")
     return Finding("restore key", True, "private key and passphrase decrypt a test message")
-
-
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def read(self, size: int = -1) -> bytes:
-        chunk, self.data = (self.data, b"") if size < 0 else (self.data[:size], self.data[size:])
-        return chunk
 
 
 def check_backup_dir() -> Finding:

@@ -68,6 +68,7 @@ def backup_files_deleted(*, actor: Any = None, names: list[str], keep_days: int)
         )
 
 
+@transaction.atomic
 def monitor_check_save(
     check: MonitorCheck | None,
     *,
@@ -83,6 +84,7 @@ def monitor_check_save(
         check.failing = failing
         check.summary = summary[:300]
         check.last_alert_at = now if alerted else None
+        check.full_clean()
         check.save(force_insert=True)
         return check
     fields = ["failing", "summary", "last_checked_at"]
@@ -95,5 +97,6 @@ def monitor_check_save(
     if alerted:
         check.last_alert_at = now
         fields.append("last_alert_at")
+    check.full_clean()
     check.save(update_fields=fields)
     return check

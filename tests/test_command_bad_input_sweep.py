@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from audit.events import record_event
 from tests.clirunner import run
 from tests.conftest import make_user
 from tests.helpers import db_fingerprint
+from tests.live.daphne import free_port
 from tickets import services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +76,8 @@ BAD_INPUT: dict[str, list[list[str]]] = {
         ["--batch-size", "x"],
         ["--checkpoint", "/dev/null/x"],
         ["--checkpoint", "/etc/passwd"],
+        ["--checkpoint", "{infinite_checkpoint}"],
+        ["--checkpoint", "{deep_checkpoint}"],
     ],
     "rotatekeys": [["--batch-size", "0"], ["--max-batches", "-1"], ["--batch-size", "abc"]],
     "generatekey": [["--id", "bad id!"], ["--raw", "--id", "x"], ["--id", "x" * 40]],
@@ -135,7 +137,16 @@ def files(tmp_path: Path) -> dict[str, str]:
     password.write_text("violet-harbour-lantern-42\n")
     short = tmp_path / "short"
     short.write_text("short\n")
-    return {"password": str(password), "short_password": str(short)}
+    infinite = tmp_path / "infinite-checkpoint.json"
+    infinite.write_text('{"seq": 1e400, "hash": "x"}')
+    deep = tmp_path / "deep-checkpoint.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    return {
+        "password": str(password),
+        "short_password": str(short),
+        "infinite_checkpoint": str(infinite),
+        "deep_checkpoint": str(deep),
+    }
 
 
 def _argv(args: list[str], files: dict[str, str]) -> list[str]:
@@ -203,9 +214,7 @@ def test_an_empty_database_still_refuses_a_bad_first_admin(db, keep_test_connect
 
 
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nobody listens there once the socket is closed
+    return free_port()  # nobody listens there once its probe socket is closed
 
 
 def test_an_unreachable_database_is_one_line_for_every_command(files, tmp_path):

@@ -37,10 +37,15 @@ def test_database_url() -> str:
 
 
 class Daphne:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, *, env: dict[str, str] | None = None, log: Path | None = None
+    ) -> None:
+        """``env``: extra environment for the server; ``log``: where its output goes (default:
+        a temporary file)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
+        self.log = log or Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
+        self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Daphne:
@@ -49,6 +54,7 @@ class Daphne:
             "DATABASE_URL": test_database_url(),
             "DJANGO_SETTINGS_MODULE": "ticketsystem.settings",
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(

@@ -229,3 +229,18 @@ def test_a_forged_newer_set_does_not_count_as_the_newest_good_one(
 def test_keep_days_must_be_positive(backup_settings):
     with pytest.raises(CommandError, match="--keep-days must be at least 1"):
         call_command("backup", "--keep-days", "0")
+
+
+def test_a_retention_longer_than_the_calendar_keeps_every_set(backup_settings):
+    call_command("backup", stdout=io.StringIO())
+    directory = backup_settings.BACKUP_DIR
+    base = only_set(directory)
+    old = (timezone.now() - timedelta(days=4000)).strftime("ticketsystem-%Y%m%dT%H%M%SZ")
+    copy_set(directory, base, old)
+    for path in directory.glob(f"{base}.*"):
+        path.unlink()  # the next run may get the same name within the same second
+
+    call_command("backup", "--keep-days", "9" * 40, stdout=io.StringIO())
+
+    assert f"{old}.manifest.json" in visible_files(directory)
+    assert BackupRun.objects.filter(kind="backup", ok=True).count() == 2

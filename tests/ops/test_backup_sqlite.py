@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -192,6 +193,44 @@ def test_key_problems_fail_with_one_line(sqlite_site, gpg_keys, tmp_path, variab
         message,
     )
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("database-under-a-file", "cannot write"),
+        ("database-where-nothing-can-be-made", "cannot write"),
+        ("attachments-in-a-file", "as the attachment directory: Not a directory"),
+        ("attachments-where-nothing-can-be-made", "as the attachment directory: No such file"),
+    ],
+)
+def test_a_restore_target_that_cannot_be_written_fails_with_one_line(
+    sqlite_site, tmp_path, where, message
+):
+    data, env = sqlite_site
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory\n")
+    target, files = tmp_path / "target.sqlite3", tmp_path / "files"
+    if where == "database-under-a-file":
+        target = a_file / "target.sqlite3"
+    elif where == "database-where-nothing-can-be-made":
+        target = Path("/proc/no-such-process/target.sqlite3")
+    elif where == "attachments-in-a-file":
+        files = a_file
+    else:
+        files = Path("/proc/no-such-process/files")
+    result = manage(
+        "restorebackup",
+        str(data / "backups" / f"{only_set(data / 'backups')}.manifest.json"),
+        "--database",
+        f"sqlite:///{target}",
+        "--attachments-dir",
+        str(files),
+        env=env,
+    )
+    fails(result, message)
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
 def test_backup_refuses_without_a_key_and_writes_nothing(sqlite_site, tmp_path):

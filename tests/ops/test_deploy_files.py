@@ -20,6 +20,7 @@ from django.core.management import get_commands
 from django.db import connection
 from psycopg import sql
 
+from tests.live.daphne import free_port
 from tests.ops.backup_helpers import forge_set, only_set, read_manifest, write_manifest
 from tests.ops.conftest import BASE_DIR, DB_PREFIX, manage, server_params
 
@@ -298,19 +299,11 @@ def test_collectstatic_at_build_time_produces_the_whitenoise_manifest(tmp_path):
     assert (tmp_path / "static" / (hashed + ".gz")).exists()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_healthcheck_script_probes_healthz_on_daphne(tmp_path):
     """The image's probe against the image's server (daphne), production-style hosts."""
     import time
 
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(DATA_DIR=str(tmp_path), ALLOWED_HOSTS="helpdesk.example.org")
     server = subprocess.Popen(

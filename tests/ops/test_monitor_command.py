@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -257,3 +257,69 @@ def test_an_unreachable_database_alerts_and_deduplicates_through_the_state_file(
     assert len(hook.received) == 1
     assert firing(hook) == {"database"}
     assert json.loads((tmp_path / "state.json").read_text())["database"]["failing"] is True
+
+
+def test_a_state_file_that_cannot_be_saved_exits_non_zero_after_alerting(
+    db, monitoring, hook, tmp_path
+):
+    (tmp_path / "a-file").write_text("")
+    monitoring.MONITOR_STATE_FILE = tmp_path / "a-file" / "monitor-state.json"
+    with pytest.raises(CommandError, match=r"^cannot save MONITOR_STATE_FILE .*a-file"):
+        call_command("monitor", stdout=io.StringIO())
+    assert "backup_age" in firing(hook)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://hooks.example.org/T0/se cret", "http://[::1/T0/secret", "http://h/\nsecret"]
+)
+def test_a_malformed_webhook_url_fails_in_one_line_without_showing_it(db, monitoring, url):
+    monitoring.MONITOR_ALERT_EMAILS = []
+    monitoring.MONITOR_WEBHOOK_URL = url
+    with pytest.raises(CommandError) as failure:
+        call_command("monitor", stdout=io.StringIO())
+    assert str(failure.value) == (
+        "alert delivery failed (webhook: MONITOR_WEBHOOK_URL is not a valid URL)"
+    )
+
+
+def test_a_webhook_that_answers_garbage_is_a_delivery_failure(db, monitoring):
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"garbage\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    monitoring.MONITOR_ALERT_EMAILS = []
+    monitoring.MONITOR_WEBHOOK_URL = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    try:
+        with pytest.raises(CommandError, match=r"webhook: not an HTTP answer \(BadStatusLine\)"):
+            call_command("monitor", stdout=io.StringIO())
+    finally:
+        thread.join(timeout=10)
+        listener.close()
+
+
+def test_a_damaged_state_file_counts_as_no_state(db, monitoring, hook):
+    good_backup()
+    monitoring.MONITOR_STATE_FILE.write_text(
+        json.dumps(
+            {
+                "database": {"failing": True, "since": "garbage", "last_alert_at": "nope"},
+                "redis": {"failing": True, "since": None},
+                "disk": {"failing": True, "since": "2026-01-01T00:00:00"},  # naive
+                "backup_age": [],
+                "lockouts": {"failing": True, "since": "2026-13-01T00:00:00+00:00"},
+            }
+        )
+    )
+    call_command("monitor", stdout=io.StringIO())
+    assert hook.received == []  # nothing was failing, so nothing resolved either
+    saved = json.loads(monitoring.MONITOR_STATE_FILE.read_text())
+    assert saved["database"]["failing"] is False
+    assert datetime.fromisoformat(saved["database"]["since"]).tzinfo is not None

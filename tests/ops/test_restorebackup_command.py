@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.events import record_event
+from audit.models import SecurityEvent
 from ops.models import BackupRun
 from tests.ops.backup_helpers import (
     flip_byte,
@@ -265,6 +266,26 @@ def test_it_rejects_a_database_url_it_cannot_parse(backup_set):
         call_command(
             "restorebackup", str(directory / f"{base}.db.gpg"), "--database", "mysql://x/y"
         )
+
+
+def test_an_unreachable_target_fails_in_one_line_that_never_shows_its_password(backup_set):
+    directory, base = backup_set
+    with pytest.raises(CommandError) as failure:
+        call_command(
+            "restorebackup",
+            str(directory / f"{base}.manifest.json"),
+            "--database",
+            "postgres://ops:hunter2-secret@127.0.0.1:1/target",
+            "--skip-attachments",
+        )
+    message = str(failure.value)
+    assert message.startswith("restore failed: cannot connect to postgresql target on 127.0.0.1")
+    assert "\n" not in message and "hunter2" not in message
+    failed = BackupRun.objects.get(kind="restore")
+    assert failed.ok is False and "hunter2" not in failed.message
+    assert "hunter2" not in json.dumps(
+        list(SecurityEvent.objects.values_list("details", flat=True))
+    )
 
 
 def test_it_restores_attachments_next_to_the_database(

@@ -58,7 +58,10 @@ def test_it_restores_the_latest_backup_into_a_scratch_database_and_compares_coun
 def test_it_accepts_the_manifest_or_the_encrypted_file_as_argument(backup_set):
     directory, base = backup_set
     for name in (f"{base}.manifest.json", f"{base}.db.gpg"):
-        call_command("verifybackup", str(directory / name), stdout=io.StringIO())
+        out = io.StringIO()
+        call_command("verifybackup", str(directory / name), stdout=out)
+        assert out.getvalue().startswith(f"verified {base}: restored into a scratch database")
+    assert BackupRun.objects.filter(kind="verify", ok=True, name=base).count() == 2
 
 
 def test_it_rejects_a_truncated_file(backup_set):

@@ -15,7 +15,8 @@ class Command(BaseCommand):
         "Check backups, restore drills, failed logins and lockouts, database, Redis, disk, "
         "the audit chain and SLA breaches; alert by email and/or webhook when a check starts "
         "failing (again after MONITOR_COOLDOWN_MINUTES) and when it recovers. Exits non-zero "
-        "only when an alert could not be delivered, so cron mail never duplicates alerts."
+        "only when an alert could not be delivered or its state not saved, so cron mail never "
+        "duplicates alerts."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,8 +39,12 @@ class Command(BaseCommand):
         for alert in report.alerts:
             prefix = "would send" if dry_run else "alert"
             self.stdout.write(f"{prefix}: {alert.line()}")
+        problems = [report.state_error] if report.state_error else []
         if report.errors:
-            raise CommandError(
+            problems.insert(
+                0,
                 f"alert delivery failed ({'; '.join(report.errors)})"
-                + ("; delivered by " + ", ".join(report.delivered) if report.delivered else "")
+                + ("; delivered by " + ", ".join(report.delivered) if report.delivered else ""),
             )
+        if problems:
+            raise CommandError("; ".join(problems))

@@ -45,11 +45,11 @@ class Command(BaseCommand):
             # A larger number overflows the database's LIMIT (bigint) into a traceback.
             raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
         if dry_run:
-            tickets = list(purge_candidates(older_than=period).values_list("pk", "closed_at"))
-            for pk, closed_at in tickets:
-                when = closed_at.date().isoformat() if closed_at else "unknown"
-                self.stdout.write(f"would purge T-{pk:06d} (closed {when})")
-            contacts = contacts_left_without_tickets([pk for pk, _ in tickets])
+            tickets = list(purge_candidates(older_than=period).only("pk", "closed_at"))
+            for ticket in tickets:
+                when = ticket.closed_at.date().isoformat() if ticket.closed_at else "unknown"
+                self.stdout.write(f"would purge {ticket.reference} (closed {when})")
+            contacts = contacts_left_without_tickets([ticket.pk for ticket in tickets])
             for contact in contacts:
                 self.stdout.write(f"would erase contact #{contact.pk}")
             self.stdout.write(

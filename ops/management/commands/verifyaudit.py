@@ -58,7 +58,7 @@ class Command(BaseCommand):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return int(data["seq"]), str(data["hash"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise CommandError(f"cannot read checkpoint {path}: {exc}") from None
 
     def _write_checkpoint(self, path: Path, seq: int, digest: str) -> None:
