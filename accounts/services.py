@@ -28,6 +28,7 @@ from accounts.roles import ADMIN, MANAGER, ROLES
 from audit.events import record_event
 from tickets.events import disconnect_sessions, disconnect_user
 from ticketsystem.clientip import client_ip
+from ticketsystem.crypto import is_undecryptable
 
 logger = logging.getLogger(__name__)
 
@@ -295,11 +296,12 @@ def otp_verify(*, user: Any, code: str, request: HttpRequest) -> CodeCheck:
 @transaction.atomic
 def totp_device_begin(*, actor: Any, user: Any) -> TOTPDevice:
     """The unconfirmed authenticator being enrolled; the same one on every page load until
-    it is confirmed or the enrolment window passes, so a scanned QR code stays valid."""
+    it is confirmed or the enrolment window passes, so a scanned QR code stays valid. One
+    whose secret no longer decrypts (its key was removed) cannot be shown: a new one is made."""
     fresh_after = timezone.now() - timedelta(seconds=settings.ENROLMENT_PENDING_SECONDS)
     pending = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False)
     device = pending.filter(created_at__gt=fresh_after).order_by("-id").first()
-    if device is not None:
+    if device is not None and not is_undecryptable(device.key):
         return device
     pending.delete()
     device = TOTPDevice(
