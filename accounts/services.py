@@ -120,36 +120,23 @@ def active_sessions(user: Any) -> QuerySet[UserSession]:
 
 
 @transaction.atomic
-def session_revoke(*, actor: Any, sid: str, request: HttpRequest) -> int:
-    """End one of the actor's other sessions, chosen by its public handle."""
-    current = request.session.session_key
-    sessions = UserSession.objects.filter(user=actor, sid=sid).exclude(session_key=current)
+def sessions_revoke(*, actor: Any, request: HttpRequest, sid: str | None = None) -> int:
+    """End the actor's session with the public handle ``sid``, or without one every other
+    session; the current session goes on either way. Returns how many ended."""
+    sessions = UserSession.objects.filter(user=actor).exclude(
+        session_key=request.session.session_key
+    )
+    if sid is not None:
+        sessions = sessions.filter(sid=sid)
     ended = _end_sessions(sessions, reason="revoked")
-    if ended:
+    if ended or sid is None:  # "sign out all others" is recorded even when none were left
         record_event(
             "session_revoked",
             actor=actor,
             request=request,
             resource=_resource(actor),
-            details={"scope": "one", "count": len(ended)},
+            details={"scope": "others" if sid is None else "one", "count": len(ended)},
         )
-    return len(ended)
-
-
-@transaction.atomic
-def sessions_revoke_others(*, actor: Any, request: HttpRequest) -> int:
-    """End every session of the actor except the current one."""
-    sessions = UserSession.objects.filter(user=actor).exclude(
-        session_key=request.session.session_key
-    )
-    ended = _end_sessions(sessions, reason="revoked")
-    record_event(
-        "session_revoked",
-        actor=actor,
-        request=request,
-        resource=_resource(actor),
-        details={"scope": "others", "count": len(ended)},
-    )
     return len(ended)
 
 
