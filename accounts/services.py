@@ -368,8 +368,8 @@ def backup_codes_regenerate(*, actor: Any, request: HttpRequest) -> list[str]:
         user=actor, defaults={"name": "Backup codes"}
     )
     codes = device.replace_codes()
-    device.throttle_reset(commit=False)
-    device.save()
+    device.throttle_reset(commit=False)  # the new codes start without the old backoff
+    device.save(update_fields=["throttling_failure_timestamp", "throttling_failure_count"])
     record_event(
         "backup_codes_regenerated",
         actor=actor,
