@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model, password_validation, update_sess
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -51,9 +50,7 @@ def staff_create(*, actor: Any, username: str, password: str, role: str, email: 
         is_staff=role in (MANAGER, ADMIN),
         is_superuser=role == ADMIN,
     )
-    if email:
-        validate_email(user.email)
-    user.full_clean(exclude=["password"])
+    user.full_clean(exclude=["password"])  # includes the email address's format
     password_validation.validate_password(password, user)
     user.set_password(password)
     user.save()
@@ -62,7 +59,7 @@ def staff_create(*, actor: Any, username: str, password: str, role: str, email: 
         "user_created",
         actor=actor,
         username=username,
-        resource=f"user:{user.pk}",
+        resource=_resource(user),
         details={"role": role},
     )
     return user
