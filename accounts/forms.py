@@ -89,11 +89,6 @@ class CodeForm(forms.Form):
             raise ValidationError("Enter the 6 digits your authenticator app shows.")
         return code
 
-    @property
-    def is_totp(self) -> bool:
-        code = self.cleaned_data.get("code", "")
-        return code.isdigit() and len(code) == 6
-
 
 class SudoForm(forms.Form):
     """Re-enter the password before a sensitive change."""

@@ -31,10 +31,6 @@ class PendingLogin:
     next_url: str
     enrolled: bool  # has a confirmed authenticator: verify; otherwise: enrol first
 
-    @property
-    def expires_at(self) -> int:
-        return self.started_at + pending_limit(self.enrolled)
-
 
 def pending_limit(enrolled: bool) -> int:
     return settings.LOGIN_PENDING_SECONDS if enrolled else settings.ENROLMENT_PENDING_SECONDS

@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model, password_validation, update_sess
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -28,6 +27,7 @@ from accounts.roles import ADMIN, MANAGER, ROLES
 from audit.events import record_event
 from tickets.events import disconnect_sessions, disconnect_user
 from ticketsystem.clientip import client_ip
+from ticketsystem.crypto import is_undecryptable
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +50,7 @@ def staff_create(*, actor: Any, username: str, password: str, role: str, email: 
         is_staff=role in (MANAGER, ADMIN),
         is_superuser=role == ADMIN,
     )
-    if email:
-        validate_email(user.email)
-    user.full_clean(exclude=["password"])
+    user.full_clean(exclude=["password"])  # includes the email address's format
     password_validation.validate_password(password, user)
     user.set_password(password)
     user.save()
@@ -61,7 +59,7 @@ def staff_create(*, actor: Any, username: str, password: str, role: str, email: 
         "user_created",
         actor=actor,
         username=username,
-        resource=f"user:{user.pk}",
+        resource=_resource(user),
         details={"role": role},
     )
     return user
@@ -119,36 +117,23 @@ def active_sessions(user: Any) -> QuerySet[UserSession]:
 
 
 @transaction.atomic
-def session_revoke(*, actor: Any, sid: str, request: HttpRequest) -> int:
-    """End one of the actor's other sessions, chosen by its public handle."""
-    current = request.session.session_key
-    sessions = UserSession.objects.filter(user=actor, sid=sid).exclude(session_key=current)
+def sessions_revoke(*, actor: Any, request: HttpRequest, sid: str | None = None) -> int:
+    """End the actor's session with the public handle ``sid``, or without one every other
+    session; the current session goes on either way. Returns how many ended."""
+    sessions = UserSession.objects.filter(user=actor).exclude(
+        session_key=request.session.session_key
+    )
+    if sid is not None:
+        sessions = sessions.filter(sid=sid)
     ended = _end_sessions(sessions, reason="revoked")
-    if ended:
+    if ended or sid is None:  # "sign out all others" is recorded even when none were left
         record_event(
             "session_revoked",
             actor=actor,
             request=request,
             resource=_resource(actor),
-            details={"scope": "one", "count": len(ended)},
+            details={"scope": "others" if sid is None else "one", "count": len(ended)},
         )
-    return len(ended)
-
-
-@transaction.atomic
-def sessions_revoke_others(*, actor: Any, request: HttpRequest) -> int:
-    """End every session of the actor except the current one."""
-    sessions = UserSession.objects.filter(user=actor).exclude(
-        session_key=request.session.session_key
-    )
-    ended = _end_sessions(sessions, reason="revoked")
-    record_event(
-        "session_revoked",
-        actor=actor,
-        request=request,
-        resource=_resource(actor),
-        details={"scope": "others", "count": len(ended)},
-    )
     return len(ended)
 
 
@@ -295,11 +280,12 @@ def otp_verify(*, user: Any, code: str, request: HttpRequest) -> CodeCheck:
 @transaction.atomic
 def totp_device_begin(*, actor: Any, user: Any) -> TOTPDevice:
     """The unconfirmed authenticator being enrolled; the same one on every page load until
-    it is confirmed or the enrolment window passes, so a scanned QR code stays valid."""
+    it is confirmed or the enrolment window passes, so a scanned QR code stays valid. One
+    whose secret no longer decrypts (its key was removed) cannot be shown: a new one is made."""
     fresh_after = timezone.now() - timedelta(seconds=settings.ENROLMENT_PENDING_SECONDS)
     pending = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False)
     device = pending.filter(created_at__gt=fresh_after).order_by("-id").first()
-    if device is not None:
+    if device is not None and not is_undecryptable(device.key):
         return device
     pending.delete()
     device = TOTPDevice(
@@ -379,8 +365,8 @@ def backup_codes_regenerate(*, actor: Any, request: HttpRequest) -> list[str]:
         user=actor, defaults={"name": "Backup codes"}
     )
     codes = device.replace_codes()
-    device.throttle_reset(commit=False)
-    device.save()
+    device.throttle_reset(commit=False)  # the new codes start without the old backoff
+    device.save(update_fields=["throttling_failure_timestamp", "throttling_failure_count"])
     record_event(
         "backup_codes_regenerated",
         actor=actor,

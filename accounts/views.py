@@ -325,7 +325,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def session_revoke(request: HttpRequest, sid: str) -> HttpResponse:
     if not session_policy.SID_RE.match(sid) or (
-        services.session_revoke(actor=request.user, sid=sid, request=request) == 0
+        services.sessions_revoke(actor=request.user, sid=sid, request=request) == 0
     ):
         raise Http404("No such session.")
     messages.success(request, "That session was signed out.")
@@ -334,7 +334,7 @@ def session_revoke(request: HttpRequest, sid: str) -> HttpResponse:
 
 @require_POST
 def sessions_revoke_others(request: HttpRequest) -> HttpResponse:
-    ended = services.sessions_revoke_others(actor=request.user, request=request)
+    ended = services.sessions_revoke(actor=request.user, request=request)
     messages.success(request, f"Signed out {ended} other session(s).")
     return redirect("sessions")
 

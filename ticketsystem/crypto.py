@@ -407,9 +407,6 @@ class EncryptedTextField(EncryptedFieldMixin, models.TextField):
     def encrypt_value(self, instance: models.Model, value: Any) -> Token:
         return Token(encrypt(str(value), aad=self.associated_data(instance)))
 
-    def seal(self, instance: models.Model, plaintext: str) -> Token:
-        return self.encrypt_value(instance, plaintext)
-
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         return None if value is None else Sealed(value)
 

@@ -129,7 +129,3 @@ def remaining_key_ids() -> set[str]:
             ):
                 used.add(kid)
     return used
-
-
-def stale_count() -> int:
-    return sum(pending(field).count() for field in encrypted_fields())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 WEAK_PREFIXES = ("django-insecure", "changeme", "change-me", "secret")
@@ -15,10 +16,25 @@ def secret_key_problem(key: str) -> str | None:
     return None
 
 
-def production_problems(config: dict[str, Any]) -> list[str]:
-    """Return the reasons production must not start with this configuration, most basic first."""
+def key_problems(config: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with each configured key, by setting name (every mode needs them)."""
     from ticketsystem.crypto import KeyringError, parse_blind_index_key, parse_keyring
 
+    problems: dict[str, str] = {}
+    try:
+        parse_keyring(config["FIELD_ENCRYPTION_KEYS"])
+    except KeyringError as exc:
+        problems["FIELD_ENCRYPTION_KEYS"] = f"FIELD_ENCRYPTION_KEYS: {exc}"
+    for name in ("BLIND_INDEX_KEY", "AUDIT_HMAC_KEY"):
+        try:
+            parse_blind_index_key(config[name], name=name)
+        except KeyringError as exc:
+            problems[name] = str(exc)
+    return problems
+
+
+def production_problems(config: dict[str, Any]) -> list[str]:
+    """Return the reasons production must not start with this configuration, most basic first."""
     problems: list[str] = []
     if problem := secret_key_problem(config["SECRET_KEY"]):
         problems.append(problem)
@@ -38,13 +54,5 @@ def production_problems(config: dict[str, Any]) -> list[str]:
         # Without Redis, throttles, the cache and live events would be per process: a second
         # process would silently double every limit and miss every other process's events.
         problems.append("REDIS_URL (or REDIS_URL_FILE) is not set")
-    try:
-        parse_keyring(config["FIELD_ENCRYPTION_KEYS"])
-    except KeyringError as exc:
-        problems.append(f"FIELD_ENCRYPTION_KEYS: {exc}")
-    for name in ("BLIND_INDEX_KEY", "AUDIT_HMAC_KEY"):
-        try:
-            parse_blind_index_key(config[name], name=name)
-        except KeyringError as exc:
-            problems.append(str(exc))
+    problems.extend(key_problems(config).values())
     return problems

@@ -3,9 +3,6 @@ from django.urls import include, path
 
 from tickets import views as ticket_views
 
-admin.site.site_header = "ticketsystem administration"
-admin.site.site_title = "ticketsystem"
-
 urlpatterns = [
     path("", ticket_views.home, name="home"),
     path("accounts/", include("accounts.urls")),

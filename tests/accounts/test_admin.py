@@ -3,6 +3,8 @@ deactivated user's sessions end."""
 
 from __future__ import annotations
 
+import re
+
 from django.core import mail
 from django.test import Client
 
@@ -88,7 +90,13 @@ def test_the_user_list_shows_who_has_two_factor(client, admin_user, staff, devic
     login(client, admin_user)
     response = client.get("/admin/auth/user/")
     assert response.status_code == 200
-    assert b"2FA" in response.content
+    rows = {
+        re.search(r'/admin/auth/user/\d+/change/">([^<]+)<', row)[1]: row
+        for row in re.findall(r"<tr>.*?</tr>", response.content.decode(), re.S)
+        if "/change/" in row
+    }
+    assert 'alt="True"' in rows["alice"]  # enrolled
+    assert 'alt="False"' in rows["bob"]  # never enrolled
 
 
 def test_deactivating_a_user_ends_all_their_sessions(client, admin_user, staff, device):

@@ -63,3 +63,16 @@ def test_the_codes_page_is_never_cached(client, staff, device, backup_codes):
     client.post("/accounts/sudo/", {"password": PASSWORD})
     response = client.post("/accounts/2fa/backup-codes/")
     assert "no-store" in response["Cache-Control"]
+
+
+def test_regenerating_lifts_the_backoff_of_the_old_codes(client, staff, device, backup_codes):
+    BackupCodeDevice.objects.filter(user=staff).update(
+        throttling_failure_count=7, throttling_failure_timestamp=timezone.now()
+    )
+    login(client, staff)
+    client.post("/accounts/sudo/", {"password": PASSWORD})
+    client.post("/accounts/2fa/backup-codes/")
+    backup = BackupCodeDevice.objects.get(user=staff)
+    assert backup.throttling_failure_count == 0
+    assert backup.throttling_failure_timestamp is None
+    assert backup.verify_is_allowed()[0]

@@ -62,6 +62,20 @@ def test_createstaff_refuses_a_duplicate_username(tmp_path):
         call_command("createstaff", "dana", role="manager", password_file=pw)
 
 
+@pytest.mark.parametrize("email", ["dana@", "not an address", "dana@example.org\x00"])
+def test_createstaff_refuses_a_malformed_email_address(tmp_path, email):
+    pw = _password_file(tmp_path, "correct horse battery staple 9")
+    with pytest.raises(CommandError, match="valid email address"):
+        call_command("createstaff", "dana", role="agent", password_file=pw, email=email)
+    assert not get_user_model().objects.exists()
+
+
+def test_createstaff_takes_a_blank_email_address_as_none(tmp_path):
+    pw = _password_file(tmp_path, "correct horse battery staple 9")
+    call_command("createstaff", "dana", role="agent", password_file=pw, email="  ")
+    assert get_user_model().objects.get(username="dana").email == ""
+
+
 def test_createstaff_has_no_password_argument():
     with pytest.raises(CommandError):
         call_command("createstaff", "dana", "--role", "agent", "--password", "x")

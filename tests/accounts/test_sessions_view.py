@@ -106,3 +106,19 @@ def test_a_malformed_session_handle_is_404(client, staff, device, sid):
     login(client, staff)
     assert client.post(f"/accounts/sessions/{sid}/revoke/").status_code == 404
     assert client.get("/dashboard/").status_code == 200
+
+
+def test_signing_out_all_others_is_recorded_even_when_none_are_left(client, staff, device):
+    login(client, staff)
+    assert client.post("/accounts/sessions/revoke-others/").status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+    assert SecurityEvent.objects.get(action="session_revoked").details == {
+        "scope": "others",
+        "count": 0,
+    }
+
+
+def test_a_well_formed_unknown_session_handle_is_404_and_not_recorded(client, staff, device):
+    login(client, staff)
+    assert client.post(f"/accounts/sessions/{'0' * 32}/revoke/").status_code == 404
+    assert not SecurityEvent.objects.filter(action="session_revoked").exists()

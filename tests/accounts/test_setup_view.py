@@ -17,6 +17,7 @@ from accounts.models import BackupCode, BackupCodeDevice, TOTPDevice
 from audit.models import SecurityEvent
 from tests.accounts.conftest import password_step, totp_code
 from tests.conftest import login
+from ticketsystem.crypto import Token
 
 
 def secret_on_page(response) -> str:
@@ -172,3 +173,14 @@ def test_a_password_change_during_enrolment_ends_the_half_login(client, staff):
     device.refresh_from_db()
     assert not device.confirmed
     assert SESSION_KEY not in client.session
+
+
+def test_it_replaces_a_pending_secret_that_no_longer_decrypts(client, staff):
+    password_step(client, "alice")
+    stale = secret_on_page(client.get("/accounts/2fa/setup/"))
+    # The pending device was sealed under a key that has since been removed from the keyring.
+    TOTPDevice.objects.filter(user=staff).update(key=Token("$v1$gone$" + "A" * 60))
+    response = client.get("/accounts/2fa/setup/")
+    assert response.status_code == 200
+    device = TOTPDevice.objects.get(user=staff)
+    assert secret_on_page(response) == device.base32_key != stale

@@ -37,6 +37,15 @@ def test_it_leaves_other_lockouts_alone(client, staff, device, capsys):
     assert password_step(client, "alice", PASSWORD).status_code == 429
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_an_empty_username_lifts_nothing(client, staff, device, blank):
+    lock(client)
+    with pytest.raises(CommandError, match="the username is empty"):
+        call_command("unlock", blank)
+    assert password_step(client, "alice", PASSWORD).status_code == 429
+    assert not SecurityEvent.objects.filter(action="lockout_cleared").exists()
+
+
 def test_it_explains_bad_input(db):
     with pytest.raises(CommandError, match="name a username"):
         call_command("unlock")

@@ -72,17 +72,18 @@ def test_it_names_an_unknown_key_id():
 
 
 @pytest.mark.parametrize(
-    "token",
+    ("token", "reason"),
     [
-        "plain text",
-        "$v2$new$AAAA",
-        "$v1$new$",
-        "$v1$new$" + base64.urlsafe_b64encode(b"short").decode(),
-        "$v1$new$!!!",
+        ("plain text", "not an encrypted value"),
+        ("$v2$new$AAAA", "unknown format version v2"),
+        ("$v1$new$", "not an encrypted value"),
+        ("$v1$new$" + base64.urlsafe_b64encode(b"short").decode(), "truncated value"),
+        ("$v1$new$!!!", "not an encrypted value"),
+        ("$v1$new$AAAAA", "malformed value"),  # a base64 length no encoder makes
     ],
 )
-def test_it_rejects_plaintext_unknown_versions_and_truncated_values(token):
-    with pytest.raises(DecryptionError):
+def test_it_rejects_plaintext_unknown_versions_and_truncated_values(token, reason):
+    with pytest.raises(DecryptionError, match=reason):
         decrypt(token, aad=AAD, keyring=RING)
 
 

@@ -29,6 +29,8 @@ class Command(BaseCommand):
             except ValueError:
                 raise CommandError(f"{ip!r} is not an IP address") from None
         name = normalise_username(username) if username is not None else None
+        if name == "":  # axes would take "no username" as "every username"
+            raise CommandError("the username is empty: name one, or use --ip alone")
         count = AxesProxyHandler.reset_attempts(username=name, ip_address=ip)
         record_event(
             "lockout_cleared",
