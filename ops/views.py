@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from accounts.decorators import manager_required
@@ -24,14 +24,14 @@ MONITOR_STALE_AFTER_MINUTES = 15
 
 
 @never_cache
-@require_GET
+@require_safe  # GET or HEAD: uptime checkers often send HEAD
 def healthz(request: HttpRequest) -> JsonResponse:
     """Alive: the process answers. Touches no database (readiness is /readyz)."""
     return JsonResponse({"status": "ok"})
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """Ready for traffic: database, channel layer, migrations, disk; 503 when not."""
     ready, checks = readiness()

@@ -79,7 +79,12 @@ BAD_INPUT: dict[str, list[list[str]]] = {
         ["--checkpoint", "{infinite_checkpoint}"],
         ["--checkpoint", "{deep_checkpoint}"],
     ],
-    "rotatekeys": [["--batch-size", "0"], ["--max-batches", "-1"], ["--batch-size", "abc"]],
+    "rotatekeys": [
+        ["--batch-size", "0"],
+        ["--batch-size", str(10**30)],
+        ["--max-batches", "-1"],
+        ["--batch-size", "abc"],
+    ],
     "generatekey": [["--id", "bad id!"], ["--raw", "--id", "x"], ["--id", "x" * 40]],
     "exportperson": [
         [],

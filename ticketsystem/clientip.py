@@ -9,10 +9,13 @@ from django.conf import settings
 
 
 def _valid(value: str) -> str | None:
+    """The address in canonical form; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as IPv4."""
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 def client_ip(request: Any) -> str | None:

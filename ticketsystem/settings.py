@@ -391,6 +391,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # python-gnupg warns on every failed decrypt; our commands already say why in one line.
+        "gnupg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         "ticketsystem.security": {
             "handlers": ["security"],
             "level": "INFO",

@@ -150,7 +150,14 @@ def test_a_new_key_can_be_generated_and_made_current(old_data):
         assert Ticket.objects.order_by("pk").first().description == "Description 0"
 
 
-@pytest.mark.parametrize("args", [("--batch-size", "0"), ("--max-batches", "0")])
-def test_it_refuses_nonsense_batch_options(db, args):
-    with pytest.raises(CommandError, match="at least 1"):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--batch-size", "0"), "--batch-size must be between 1 and"),
+        (("--batch-size", str(10**30)), "--batch-size must be between 1 and"),
+        (("--max-batches", "0"), "--max-batches must be at least 1"),
+    ],
+)
+def test_it_refuses_nonsense_batch_options(db, args, message):
+    with pytest.raises(CommandError, match=message):
         rotate(*args)

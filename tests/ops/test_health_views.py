@@ -20,6 +20,11 @@ def test_healthz_answers_without_login_or_database(client):
     assert "no-cache" in response["Cache-Control"]
 
 
+def test_healthz_answers_head_for_uptime_checkers_and_refuses_post(client):
+    assert client.head("/healthz").status_code == 200
+    assert client.post("/healthz").status_code == 405
+
+
 def test_readyz_is_ready_when_database_redis_migrations_and_disk_are(
     client, db, settings, tmp_path
 ):

@@ -94,9 +94,11 @@ def test_it_rejects_the_wrong_key(backup_set, backup_settings, gpg_keys):
     drill_fails("--latest", match=r"not encrypted for the key .* \(wrong key\)")
 
 
-def test_it_rejects_the_wrong_passphrase(backup_set, backup_settings):
+def test_it_rejects_the_wrong_passphrase(backup_set, backup_settings, caplog):
     backup_settings.BACKUP_GPG_PASSPHRASE = "not the passphrase"
     drill_fails("--latest", match="wrong passphrase")
+    # The CommandError is the one line cron sees: python-gnupg's own warnings stay quiet.
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("gnupg")] == []
 
 
 def test_it_rejects_a_missing_passphrase(backup_set, backup_settings):

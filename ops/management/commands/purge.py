@@ -7,9 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.gdpr import contacts_left_without_tickets, purge_candidates, tickets_purge
 from audit.retention import parse_period
-from ops.cli import cli_username
-
-MAX_BATCH_SIZE = 1_000_000
+from ops.cli import check_batch_size, cli_username
 
 
 class Command(BaseCommand):
@@ -41,9 +39,7 @@ class Command(BaseCommand):
             period = parse_period(text)
         except ValueError as exc:
             raise CommandError(f"--closed-older-than: {exc}") from None
-        if not 1 <= batch_size <= MAX_BATCH_SIZE:
-            # A larger number overflows the database's LIMIT (bigint) into a traceback.
-            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
+        check_batch_size(batch_size)
         if dry_run:
             tickets = list(purge_candidates(older_than=period).only("pk", "closed_at"))
             for ticket in tickets:

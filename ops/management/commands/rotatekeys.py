@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.events import record_event
-from ops.cli import cli_username
+from ops.cli import check_batch_size, cli_username
 from ticketsystem.crypto import encrypted_fields, get_keyring
 from ticketsystem.keyrotation import FieldRotation, pending, remaining_key_ids, rotate_field
 
@@ -30,8 +30,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, batch_size: int, max_batches: int | None, dry_run: bool, **options: Any
     ) -> None:
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1")
+        check_batch_size(batch_size)
         if max_batches is not None and max_batches < 1:
             raise CommandError("--max-batches must be at least 1")
         ring = get_keyring()

@@ -8,8 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.chain import find_seq_hash, verify_chain
-
-MAX_BATCH_SIZE = 1_000_000
+from ops.cli import check_batch_size
 
 
 class Command(BaseCommand):
@@ -27,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=2000)
 
     def handle(self, *args: Any, checkpoint: Path | None, batch_size: int, **options: Any) -> None:
-        if not 1 <= batch_size <= MAX_BATCH_SIZE:
-            # A larger number overflows the database's LIMIT (bigint) into a traceback.
-            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
+        check_batch_size(batch_size)
         remembered = self._read_checkpoint(checkpoint) if checkpoint else None
         result = verify_chain(batch_size=batch_size)
         if not result.ok:

@@ -1,0 +1,44 @@
+"""client_ip(): one canonical address per client for lockouts, throttles, audit and metrics."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from django.test import RequestFactory
+
+from ticketsystem.clientip import client_ip
+
+
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # a dual-stack socket's view of an IPv4 client
+        ("2001:DB8::1", "2001:db8::1"),
+        ("not-an-ip", None),
+        ("", None),
+    ],
+)
+def test_it_gives_the_remote_address_in_canonical_form(settings, remote, expected):
+    settings.TRUSTED_PROXY_COUNT = 0
+    request = RequestFactory().get("/", REMOTE_ADDR=remote)
+    assert client_ip(request) == expected
+
+
+def test_it_takes_the_entry_our_proxy_added_and_ignores_what_the_client_sent(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, ::ffff:198.51.100.9"
+    )
+    assert client_ip(request) == "198.51.100.9"
+
+
+def test_a_mapped_address_counts_as_the_same_client_for_the_metrics_allow_list(
+    client, db, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 0
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::ffff:192.0.2.1").status_code == 403
