@@ -48,7 +48,16 @@ def _display_user(user: Any) -> str:
     return user.get_username() if user is not None else ""
 
 
-def _record(ticket: Ticket, actor: Any, verb: str, old: str = "", new: str = "") -> Activity:
+def activity_for(
+    ticket: Ticket,
+    actor: Any,
+    verb: str,
+    old: str = "",
+    new: str = "",
+    *,
+    at: datetime | None = None,
+) -> Activity:
+    """An unsaved history line (services save it at once; seeddemo bulk-inserts them)."""
     activity = Activity(
         ticket=ticket,
         queue_id=ticket.queue_id,
@@ -57,11 +66,19 @@ def _record(ticket: Ticket, actor: Any, verb: str, old: str = "", new: str = "")
         old_value=old[:200],
         new_value=new[:200],
     )
+    if at is not None:
+        activity.created_at = at
+    return activity
+
+
+def _record(ticket: Ticket, actor: Any, verb: str, old: str = "", new: str = "") -> Activity:
+    activity = activity_for(ticket, actor, verb, old, new)
     activity.save(force_insert=True)
     return activity
 
 
-def _apply_sla(ticket: Ticket, *, start: datetime | None = None) -> None:
+def apply_sla(ticket: Ticket, *, start: datetime | None = None) -> None:
+    """Set the due dates from the queue's targets for the ticket's priority."""
     response, resolution = ticket.queue.sla_for(ticket.priority)
     start = start or ticket.created_at
     ticket.due_at = start + resolution
@@ -135,7 +152,7 @@ def ticket_create(
         created_at=now,
         updated_at=now,
     )
-    _apply_sla(ticket, start=now)
+    apply_sla(ticket, start=now)
     _validate(ticket)
     ticket.save(force_insert=True)
     _record(ticket, actor, Activity.Verb.CREATED, new=ticket.subject)
@@ -203,7 +220,7 @@ def ticket_change_priority(*, actor: Any, ticket: Ticket, priority: int) -> Tick
         raise ValidationError({"priority": "Select a valid priority."})
     old = ticket.get_priority_display()
     ticket.priority = priority
-    _apply_sla(ticket)
+    apply_sla(ticket)
     _save(ticket, ["priority", "due_at", "response_due_at"])
     _record(ticket, actor, Activity.Verb.PRIORITY, old=old, new=ticket.get_priority_display())
     events.ticket_changed(ticket, kind="priority", actor=actor)
@@ -224,7 +241,7 @@ def ticket_change_queue(*, actor: Any, ticket: Ticket, queue: Queue) -> Ticket:
     if ticket.assignee is not None and not access.is_assignable(ticket.assignee, queue):
         ticket.assignee = None  # the assignee may not see the new queue
         fields.append("assignee")
-    _apply_sla(ticket)
+    apply_sla(ticket)
     _save(ticket, fields)
     _record(ticket, actor, Activity.Verb.QUEUE, old=old_queue.name, new=queue.name)
     events.ticket_changed(ticket, kind="queue", actor=actor, old_queue_id=old_queue.pk)
