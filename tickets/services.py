@@ -58,17 +58,15 @@ def activity_for(
     at: datetime | None = None,
 ) -> Activity:
     """An unsaved history line (services save it at once; seeddemo bulk-inserts them)."""
-    activity = Activity(
+    return Activity(
         ticket=ticket,
         queue_id=ticket.queue_id,
         actor=actor,
         verb=verb,
         old_value=old[:200],
         new_value=new[:200],
+        created_at=at or timezone.now(),
     )
-    if at is not None:
-        activity.created_at = at
-    return activity
 
 
 def _record(ticket: Ticket, actor: Any, verb: str, old: str = "", new: str = "") -> Activity:
