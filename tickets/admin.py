@@ -81,6 +81,11 @@ class ContactAdmin(admin.ModelAdmin):
             return queryset, False
         return queryset.filter(email_index=Contact.email_lookup(search_term)), False
 
+    def save_model(
+        self, request: HttpRequest, obj: Contact, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.contact_save(actor=request.user, contact=obj)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # erase (anonymise) instead: manage.py eraseperson
 

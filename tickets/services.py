@@ -1,4 +1,5 @@
-"""Every write to tickets, comments, contacts and queues' membership goes through here.
+"""Every write to tickets, comments and contacts goes through here (queues and their members
+are edited on the admin site, which tickets/events.py follows; files: tickets/attachments.py).
 
 Each service is atomic, takes the acting user as keyword-only ``actor``, validates with
 ``full_clean()``, saves with ``update_fields``, writes an Activity row in the same
@@ -17,7 +18,7 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from accounts.roles import is_staff_member
+from accounts.roles import is_manager, is_staff_member
 from tickets import access, events
 from tickets.models import (
     TRANSITIONS,
@@ -120,6 +121,20 @@ def contact_get_or_create(*, actor: Any, email: str, name: str = "", phone: str 
     contact = Contact(email=email, name=name.strip(), phone=phone.strip())
     _validate(contact)
     contact.save(force_insert=True)
+    return contact
+
+
+@transaction.atomic
+def contact_save(*, actor: Any, contact: Contact) -> Contact:
+    """Save a contact added or corrected on the admin site (managers only), validated and
+    with its email's blind index kept in step."""
+    if not is_manager(actor):
+        raise PermissionDenied("Only managers can edit contacts.")
+    _validate(contact)
+    if contact.pk is None:
+        contact.save(force_insert=True)
+    else:
+        contact.save(update_fields=["name", "email", "email_index", "phone"])
     return contact
 
 
