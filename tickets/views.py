@@ -264,7 +264,7 @@ def ticket_detail(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 def _ticket_action(
-    request: HttpRequest, ref: str, form_name: str, make_form: Any, apply: Any, success: str
+    request: HttpRequest, ref: str, form_name: str, make_form: Any, apply: Any, success: Any
 ) -> HttpResponse:
     """Validate a detail-page form, apply it through a service, or re-render with errors.
 
@@ -278,7 +278,8 @@ def _ticket_action(
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, success)
+            text = success(form.cleaned_data) if callable(success) else success
+            messages.success(request, text)
             return redirect(ticket)
     ticket.refresh_from_db()
     context = _detail_context(request, ticket, **{form_name: form})
@@ -295,7 +296,7 @@ def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
         "comment_form",
         lambda t: CommentForm(request.POST, request.FILES),
         lambda t, d: _comment_with_file(request.user, t, d),
-        "Internal note added." if request.POST.get("is_internal") else "Reply added.",
+        lambda d: "Internal note added." if d["is_internal"] else "Reply added.",
     )
 
 
