@@ -41,6 +41,12 @@ def restrict(queryset: QuerySet[Ticket], user: Any) -> QuerySet[Ticket]:
     return queryset if ids is None else queryset.filter(queue_id__in=ids)
 
 
+def restrict_ticket_rows(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """Narrow rows that belong to a ticket (comments, history lines) to visible tickets."""
+    ids = visible_queue_ids(user)
+    return queryset if ids is None else queryset.filter(ticket__queue_id__in=ids)
+
+
 def visible_tickets(user: Any) -> QuerySet[Ticket]:
     return restrict(Ticket.objects.all(), user)
 

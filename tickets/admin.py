@@ -81,6 +81,11 @@ class ContactAdmin(admin.ModelAdmin):
             return queryset, False
         return queryset.filter(email_index=Contact.email_lookup(search_term)), False
 
+    def save_model(
+        self, request: HttpRequest, obj: Contact, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.contact_save(actor=request.user, contact=obj)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # erase (anonymise) instead: manage.py eraseperson
 
@@ -211,9 +216,7 @@ class CommentAdmin(ReadOnlyAdmin):
     raw_id_fields = ["ticket"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Comment]:
-        qs = super().get_queryset(request)
-        ids = access.visible_queue_ids(request.user)
-        return qs if ids is None else qs.filter(ticket__queue_id__in=ids)
+        return access.restrict_ticket_rows(super().get_queryset(request), request.user)
 
 
 @admin.register(Activity)
@@ -221,3 +224,6 @@ class ActivityAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor", "verb", "ticket", "old_value", "new_value"]
     list_filter = ["verb", "queue"]
     list_select_related = ["actor", "ticket"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Activity]:
+        return access.restrict_ticket_rows(super().get_queryset(request), request.user)

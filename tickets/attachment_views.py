@@ -56,7 +56,9 @@ def attachment_download(request: HttpRequest, ref: str, uid: UUID) -> HttpRespon
         return render(request, "tickets/attachment_unavailable.html", context, status=409)
     filename = attachment.filename
     if getattr(filename, "undecryptable", False):
-        filename = f"attachment-{attachment.pk}{attachments.KINDS.get(attachment.content_type, ('', ('.bin',)))[1][0]}"
+        filename = attachments.clean_filename(
+            f"attachment-{attachment.pk}", attachment.content_type
+        )
     response = HttpResponse(content, content_type=attachment.content_type)
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=filename

@@ -18,10 +18,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from audit.events import record_event
-from tickets import access, events
+from tickets import access, events, services
 from tickets.models import Activity, Attachment, Comment, Status, Ticket
 from ticketsystem.crypto import is_undecryptable
 
@@ -206,7 +205,7 @@ def attachment_add(
     *, actor: Any, ticket: Ticket, upload: Any, comment: Comment | None = None
 ) -> Attachment:
     """Store an uploaded file on a ticket (and optionally one of its comments), encrypted."""
-    ticket = Ticket.objects.select_for_update().select_related("queue").get(pk=ticket.pk)
+    ticket = services._lock(ticket)
     if not access.can_see_ticket(actor, ticket):
         raise PermissionDenied("No such ticket.")
     if ticket.status == Status.CLOSED:
@@ -225,11 +224,8 @@ def attachment_add(
     )
     attachment.full_clean(exclude=["ticket", "comment", "uploaded_by"], validate_unique=False)
     attachment.save(force_insert=True)
-    Activity(
-        ticket=ticket, queue_id=ticket.queue_id, actor=actor, verb=Activity.Verb.ATTACHED
-    ).save(force_insert=True)
-    ticket.updated_at = timezone.now()
-    ticket.save(update_fields=["updated_at"])
+    services._record(ticket, actor, Activity.Verb.ATTACHED)
+    services._save(ticket, [])
     events.ticket_changed(ticket, kind="attached", actor=actor)
     return attachment
 

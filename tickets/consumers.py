@@ -5,10 +5,11 @@ limit, sessions without a verified second factor, inactive users, users without 
 foreign Origins are refused with a 44xx close code and a ``websocket_rejected`` security
 event. An admitted socket follows one group per queue it may see (managers: the all-queues
 group) through its process's hub, which receives each ticket event once per process and hands
-it to the local sockets; the socket's own channel joins its session's and its user's group. It closes when the session ends: logout and
-revocation arrive as ``session.ended``; expiry, deactivation, a password change or a removed
-device are found by each process's watchdog, which re-reads the sessions behind all its
-sockets together every LIVE_SESSION_CHECK_SECONDS (a few queries per process, not per socket).
+it to the local sockets; the socket's own channel joins its session's and its user's group.
+It closes when the session ends: logout and revocation arrive as ``session.ended``; expiry,
+deactivation, a password change or a removed device are found by each process's watchdog,
+which re-reads the sessions behind all its sockets together every LIVE_SESSION_CHECK_SECONDS
+(a few queries per process, not per socket).
 
 Fan-out cost is per frame, so a socket's events are coalesced: the first event after a quiet
 spell goes out at once, later ones wait until LIVE_COALESCE_MS after the previous frame and go

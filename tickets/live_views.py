@@ -5,12 +5,11 @@ ids, codes and display text only.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import PageNotAnInteger
 from django.db.models import Min, Q
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -21,8 +20,6 @@ from tickets import access, views
 from tickets.events import activity_fields, ticket_fields
 from tickets.forms import TicketFilterForm
 from tickets.models import ACTIVE_STATUSES, Activity, Ticket
-
-DUE_SOON = timedelta(hours=1)
 
 
 def _activity_entry(activity: Activity) -> dict[str, Any]:
@@ -45,9 +42,9 @@ def next_boundary(user: Any) -> str | None:
     active = access.visible_tickets(user).filter(status__in=ACTIVE_STATUSES)
     found = active.aggregate(
         overdue=Min("due_at", filter=Q(due_at__gt=now)),
-        due_soon=Min("due_at", filter=Q(due_at__gt=now + DUE_SOON)),
+        due_soon=Min("due_at", filter=Q(due_at__gt=now + views.DUE_SOON)),
     )
-    moments = [found["overdue"], found["due_soon"] and found["due_soon"] - DUE_SOON]
+    moments = [found["overdue"], found["due_soon"] and found["due_soon"] - views.DUE_SOON]
     moments = [m for m in moments if m is not None]
     return min(moments).isoformat() if moments else None
 
@@ -89,30 +86,20 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
             response = JsonResponse({"errors": {"q": "Too many searches."}}, status=429)
             response["Retry-After"] = str(wait)
             return response
-    # The list view's own filtering and paging (ids first, then the page's rows), so both
-    # answers always agree.
-    ids = views._filtered(request, form).values_list("id", flat=True)
-    paginator = Paginator(ids, per_page=views._per_page())
-    raw_page = request.GET.get("page", "1")
+    # The list view's own filtering and paging, so both answers always agree.
     try:
-        if len(raw_page) > 6:
-            raise EmptyPage
-        page = paginator.page(raw_page)
+        page = views.ticket_page(request, form)
     except PageNotAnInteger:
         return JsonResponse(
             {"errors": {"page": "The page number must be a whole number."}}, status=400
         )
-    except EmptyPage:
-        raise Http404("No such page") from None
-    page_ids = list(page.object_list)
-    rows = views._list_queryset(request.user).in_bulk(page_ids)
     return JsonResponse(
         {
-            "count": paginator.count,
+            "count": page.paginator.count,
             "page": page.number,
-            "num_pages": paginator.num_pages,
-            "per_page": paginator.per_page,
-            "rows": [ticket_fields(rows[pk]) for pk in page_ids if pk in rows],
+            "num_pages": page.paginator.num_pages,
+            "per_page": page.paginator.per_page,
+            "rows": [ticket_fields(ticket) for ticket in page.object_list],
         }
     )
 

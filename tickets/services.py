@@ -1,4 +1,5 @@
-"""Every write to tickets, comments, contacts and queues' membership goes through here.
+"""Every write to tickets, comments and contacts goes through here (queues and their members
+are edited on the admin site, which tickets/events.py follows; files: tickets/attachments.py).
 
 Each service is atomic, takes the acting user as keyword-only ``actor``, validates with
 ``full_clean()``, saves with ``update_fields``, writes an Activity row in the same
@@ -17,7 +18,7 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from accounts.roles import is_staff_member
+from accounts.roles import is_manager, is_staff_member
 from tickets import access, events
 from tickets.models import (
     TRANSITIONS,
@@ -48,20 +49,35 @@ def _display_user(user: Any) -> str:
     return user.get_username() if user is not None else ""
 
 
-def _record(ticket: Ticket, actor: Any, verb: str, old: str = "", new: str = "") -> Activity:
-    activity = Activity(
+def activity_for(
+    ticket: Ticket,
+    actor: Any,
+    verb: str,
+    old: str = "",
+    new: str = "",
+    *,
+    at: datetime | None = None,
+) -> Activity:
+    """An unsaved history line (services save it at once; seeddemo bulk-inserts them)."""
+    return Activity(
         ticket=ticket,
         queue_id=ticket.queue_id,
         actor=actor,
         verb=verb,
         old_value=old[:200],
         new_value=new[:200],
+        created_at=at or timezone.now(),
     )
+
+
+def _record(ticket: Ticket, actor: Any, verb: str, old: str = "", new: str = "") -> Activity:
+    activity = activity_for(ticket, actor, verb, old, new)
     activity.save(force_insert=True)
     return activity
 
 
-def _apply_sla(ticket: Ticket, *, start: datetime | None = None) -> None:
+def apply_sla(ticket: Ticket, *, start: datetime | None = None) -> None:
+    """Set the due dates from the queue's targets for the ticket's priority."""
     response, resolution = ticket.queue.sla_for(ticket.priority)
     start = start or ticket.created_at
     ticket.due_at = start + resolution
@@ -109,6 +125,20 @@ def contact_get_or_create(*, actor: Any, email: str, name: str = "", phone: str 
 
 
 @transaction.atomic
+def contact_save(*, actor: Any, contact: Contact) -> Contact:
+    """Save a contact added or corrected on the admin site (managers only), validated and
+    with its email's blind index kept in step."""
+    if not is_manager(actor):
+        raise PermissionDenied("Only managers can edit contacts.")
+    _validate(contact)
+    if contact.pk is None:
+        contact.save(force_insert=True)
+    else:
+        contact.save(update_fields=["name", "email", "email_index", "phone"])
+    return contact
+
+
+@transaction.atomic
 def ticket_create(
     *,
     actor: Any,
@@ -135,7 +165,7 @@ def ticket_create(
         created_at=now,
         updated_at=now,
     )
-    _apply_sla(ticket, start=now)
+    apply_sla(ticket, start=now)
     _validate(ticket)
     ticket.save(force_insert=True)
     _record(ticket, actor, Activity.Verb.CREATED, new=ticket.subject)
@@ -203,7 +233,7 @@ def ticket_change_priority(*, actor: Any, ticket: Ticket, priority: int) -> Tick
         raise ValidationError({"priority": "Select a valid priority."})
     old = ticket.get_priority_display()
     ticket.priority = priority
-    _apply_sla(ticket)
+    apply_sla(ticket)
     _save(ticket, ["priority", "due_at", "response_due_at"])
     _record(ticket, actor, Activity.Verb.PRIORITY, old=old, new=ticket.get_priority_display())
     events.ticket_changed(ticket, kind="priority", actor=actor)
@@ -224,7 +254,7 @@ def ticket_change_queue(*, actor: Any, ticket: Ticket, queue: Queue) -> Ticket:
     if ticket.assignee is not None and not access.is_assignable(ticket.assignee, queue):
         ticket.assignee = None  # the assignee may not see the new queue
         fields.append("assignee")
-    _apply_sla(ticket)
+    apply_sla(ticket)
     _save(ticket, fields)
     _record(ticket, actor, Activity.Verb.QUEUE, old=old_queue.name, new=queue.name)
     events.ticket_changed(ticket, kind="queue", actor=actor, old_queue_id=old_queue.pk)

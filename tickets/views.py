@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.forms import Form
@@ -38,7 +38,7 @@ from tickets.forms import (
 from tickets.models import ACTIVE_STATUSES, Activity, Attachment, Status, Ticket
 
 DASHBOARD_LIST_SIZE = 10
-MAX_PAGE = 100_000
+DUE_SOON = timedelta(hours=1)
 MODEL_HISTORY_ROWS = 200
 
 
@@ -62,7 +62,7 @@ def dashboard_data(user: Any) -> dict[str, Any]:
         mine=Count("pk", filter=Q(assignee=user)),
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
         overdue=Count("pk", filter=Q(due_at__lt=now)),
-        due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=now + timedelta(hours=1))),
+        due_soon=Count("pk", filter=Q(due_at__gte=now, due_at__lt=now + DUE_SOON)),
     )
     rows = _list_queryset(user).filter(status__in=ACTIVE_STATUSES)
     queue_ids = access.visible_queue_ids(user)
@@ -87,7 +87,7 @@ def dashboard_data(user: Any) -> dict[str, Any]:
             :DASHBOARD_LIST_SIZE
         ],
         "overdue": rows.filter(due_at__lt=now).order_by("due_at", "id")[:DASHBOARD_LIST_SIZE],
-        "due_soon": rows.filter(due_at__gte=now, due_at__lt=now + timedelta(hours=1)).order_by(
+        "due_soon": rows.filter(due_at__gte=now, due_at__lt=now + DUE_SOON).order_by(
             "due_at", "id"
         )[:DASHBOARD_LIST_SIZE],
         "activity": activity[:15],
@@ -136,23 +136,11 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     form = TicketFilterForm(request.GET, user=request.user)
     if not form.is_valid():
         return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
-    # Page through ids only (index-only scans, cheap even at deep OFFSETs), then load the
-    # page's 50 rows by primary key.
-    ids = _filtered(request, form).values_list("id", flat=True)
-    paginator = Paginator(ids, per_page=_per_page())
-    raw_page = request.GET.get("page", "1")
     try:
-        if len(raw_page) > 6:
-            raise EmptyPage
-        page = paginator.page(raw_page)
-        page_ids = list(page.object_list)
-        rows = _list_queryset(request.user).in_bulk(page_ids)
-        page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+        page = ticket_page(request, form)
     except PageNotAnInteger:
         form.add_error(None, "The page number must be a whole number.")
         return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
-    except EmptyPage:
-        raise Http404("No such page") from None
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -162,10 +150,25 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _per_page() -> int:
-    from django.conf import settings
+def ticket_page(request: HttpRequest, form: TicketFilterForm) -> Page:
+    """The requested page of the filtered list (also the live list's resynchronisation).
 
-    return settings.TICKETS_PER_PAGE
+    Pages through ids only (index-only scans, cheap even at deep OFFSETs), then loads the
+    page's rows by primary key. Raises PageNotAnInteger, or Http404 past the last page.
+    """
+    ids = _filtered(request, form).values_list("id", flat=True)
+    paginator = Paginator(ids, per_page=settings.TICKETS_PER_PAGE)
+    raw_page = request.GET.get("page", "1")
+    try:
+        if len(raw_page) > 6:
+            raise EmptyPage
+        page = paginator.page(raw_page)
+    except EmptyPage:
+        raise Http404("No such page") from None
+    page_ids = list(page.object_list)
+    rows = _list_queryset(request.user).in_bulk(page_ids)
+    page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+    return page
 
 
 @staff_required
@@ -261,7 +264,7 @@ def ticket_detail(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 def _ticket_action(
-    request: HttpRequest, ref: str, form_name: str, make_form: Any, apply: Any, success: str
+    request: HttpRequest, ref: str, form_name: str, make_form: Any, apply: Any, success: Any
 ) -> HttpResponse:
     """Validate a detail-page form, apply it through a service, or re-render with errors.
 
@@ -275,7 +278,8 @@ def _ticket_action(
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, success)
+            text = success(form.cleaned_data) if callable(success) else success
+            messages.success(request, text)
             return redirect(ticket)
     ticket.refresh_from_db()
     context = _detail_context(request, ticket, **{form_name: form})
@@ -292,7 +296,7 @@ def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
         "comment_form",
         lambda t: CommentForm(request.POST, request.FILES),
         lambda t, d: _comment_with_file(request.user, t, d),
-        "Internal note added." if request.POST.get("is_internal") else "Reply added.",
+        lambda d: "Internal note added." if d["is_internal"] else "Reply added.",
     )
 
 

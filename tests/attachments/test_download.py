@@ -8,7 +8,7 @@ import pytest
 
 from audit.models import SecurityEvent
 from tests.conftest import login
-from tests.helpers import PNG, upload
+from tests.helpers import PNG, flip_bit, raw_get, raw_set, upload
 from tickets.attachments import attachment_add
 
 
@@ -30,6 +30,19 @@ def test_it_downloads_the_decrypted_file_as_an_attachment(agent_client, agent, a
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert response["Cache-Control"] == "private, no-store"
+
+
+def test_a_file_whose_name_cannot_be_decrypted_downloads_under_a_neutral_name(
+    agent_client, attachment
+):
+    stored = raw_get("tickets_attachment", "filename", attachment.pk)
+    raw_set("tickets_attachment", "filename", attachment.pk, flip_bit(stored))
+    response = agent_client.get(attachment.get_absolute_url())
+    assert response.status_code == 200
+    assert response.content == b"hello\n"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="attachment-{attachment.pk}.txt"'
+    )
 
 
 def test_each_download_is_audited(agent_client, agent, attachment):

@@ -91,3 +91,34 @@ async def test_presence_is_repeated_while_the_page_stays_open(agent, queue_a, ti
     assert (again["op"], again["user"], again["ttl"]) == ("here", "alice", 1)
     for socket in (alice, carol):
         await socket.disconnect()
+
+
+async def test_a_viewer_removed_from_the_queue_stops_being_present_and_hears_nothing(
+    agent, queue_a, ticket_a, settings
+):
+    settings.LIVE_PRESENCE_SECONDS = 1
+    colleague = await run(make_user, "carol", "agent")
+    await run(queue_a.members.add, colleague)
+    alice = await open_socket(await run(live_session, agent))
+    carol = await open_socket(await run(live_session, colleague))
+    await watch(alice, ticket_a.pk)
+    await watch(carol, ticket_a.pk)
+    await presence(alice)  # carol joined
+    await presence(carol)  # alice is here
+
+    await run(queue_a.members.remove, colleague)
+    seen = []
+    for _ in range(5):  # bounded: Carol's own announcements would otherwise go on forever
+        seen += await events(alice)
+        if any(e.get("op") == "leave" for e in seen):
+            break
+    assert [e["user"] for e in seen if e.get("op") == "leave"] == ["carol"]
+    heard = []
+    for _ in range(5):
+        heard += await events(carol)
+        if any(e["type"] == "resync" for e in heard):
+            break
+    # Alice stays and keeps announcing herself every second; none of it reaches Carol.
+    assert await nothing_more(carol, timeout=2.5)
+    for socket in (alice, carol):
+        await socket.disconnect()

@@ -96,6 +96,17 @@ def test_comments_are_append_only(agent_client, ticket_a):
     assert comment.pk == Comment.objects.get().pk
 
 
+@pytest.mark.parametrize(
+    ("is_internal", "message"),
+    [("on", "Internal note added."), ("false", "Reply added."), (None, "Reply added.")],
+)
+def test_the_confirmation_names_what_was_added(agent_client, ticket_a, is_internal, message):
+    data = {"body": "hello"} | ({"is_internal": is_internal} if is_internal else {})
+    response = agent_client.post(f"{ticket_a.get_absolute_url()}comment/", data, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [message]
+    assert Comment.objects.get().is_internal == (message == "Internal note added.")
+
+
 def test_the_detail_page_uses_a_constant_number_of_queries(
     agent_client, agent, ticket_a, django_assert_max_num_queries
 ):

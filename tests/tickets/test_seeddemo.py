@@ -41,3 +41,28 @@ def test_it_refuses_production_without_explicit_consent(settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="refusing to add demo data in production"):
         call_command("seeddemo", tickets=5)
+
+
+def test_seeded_tickets_carry_the_due_dates_and_history_the_services_would_give():
+    call_command("seeddemo", tickets=200, agents=4)
+    for ticket in Ticket.objects.select_related("queue"):
+        response, resolution = ticket.queue.sla_for(ticket.priority)
+        assert ticket.due_at == ticket.created_at + resolution
+        if ticket.first_response_at is None:
+            assert ticket.response_due_at == ticket.created_at + response
+        else:
+            assert ticket.response_due_at is None
+            assert ticket.created_at <= ticket.first_response_at <= ticket.created_at + response
+    created = Activity.objects.filter(verb="created").select_related("ticket")
+    assert all(
+        (a.queue_id, a.new_value, a.created_at)
+        == (a.ticket.queue_id, a.ticket.subject, a.ticket.created_at)
+        for a in created
+    )
+    changed = Activity.objects.filter(verb="status").select_related("ticket")
+    assert changed.count() == Ticket.objects.exclude(status="new").count()
+    assert all(
+        (a.queue_id, a.old_value, a.new_value, a.created_at)
+        == (a.ticket.queue_id, "New", a.ticket.get_status_display(), a.ticket.updated_at)
+        for a in changed
+    )

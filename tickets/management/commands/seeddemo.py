@@ -23,6 +23,7 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.services import activity_for, apply_sla
 
 QUEUES = [
     ("IT service desk", "it"),
@@ -248,7 +249,7 @@ class Command(BaseCommand):
                 age = timedelta(minutes=int(rng.random() ** 2 * 365 * 24 * 60))
                 created = now - age
                 priority = rng.choice(priorities)
-                response, resolution = queue.sla_for(priority)
+                response = queue.sla_for(priority)[0]
                 status = self._status_for(age, rng)
                 members = agents_by_queue[queue.pk]
                 assignee = (
@@ -258,38 +259,35 @@ class Command(BaseCommand):
                 )
                 first_response = created + response * rng.random() if status != Status.NEW else None
                 updated = created + (now - created) * rng.random() ** 3
-                tickets.append(
-                    Ticket(
-                        queue=queue,
-                        subject=self._subject(rng),
-                        description=" ".join(rng.sample(SENTENCES, k=3)),
-                        contact=rng.choice(contacts),
-                        status=status,
-                        priority=priority,
-                        assignee=assignee,
-                        created_by=assignee,
-                        created_at=created,
-                        updated_at=updated,
-                        first_response_at=first_response,
-                        resolved_at=updated if status in (Status.RESOLVED, Status.CLOSED) else None,
-                        closed_at=updated if status == Status.CLOSED else None,
-                        response_due_at=None if first_response else created + response,
-                        due_at=created + resolution,
-                    )
+                ticket = Ticket(
+                    queue=queue,
+                    subject=self._subject(rng),
+                    description=" ".join(rng.sample(SENTENCES, k=3)),
+                    contact=rng.choice(contacts),
+                    status=status,
+                    priority=priority,
+                    assignee=assignee,
+                    created_by=assignee,
+                    created_at=created,
+                    updated_at=updated,
+                    first_response_at=first_response,
+                    resolved_at=updated if status in (Status.RESOLVED, Status.CLOSED) else None,
+                    closed_at=updated if status == Status.CLOSED else None,
                 )
+                apply_sla(ticket)
+                tickets.append(ticket)
             with transaction.atomic():
                 Ticket.objects.bulk_create(tickets, batch_size=batch)
                 comments: list[Comment] = []
                 activities: list[Activity] = []
                 for ticket in tickets:
                     activities.append(
-                        Activity(
-                            ticket=ticket,
-                            queue=ticket.queue,
-                            actor=ticket.created_by,
-                            verb=Activity.Verb.CREATED,
-                            new_value=ticket.subject[:200],
-                            created_at=ticket.created_at,
+                        activity_for(
+                            ticket,
+                            ticket.created_by,
+                            Activity.Verb.CREATED,
+                            new=ticket.subject,
+                            at=ticket.created_at,
                         )
                     )
                     for k in range(
@@ -307,14 +305,13 @@ class Command(BaseCommand):
                         )
                     if ticket.status != Status.NEW:
                         activities.append(
-                            Activity(
-                                ticket=ticket,
-                                queue=ticket.queue,
-                                actor=ticket.assignee,
-                                verb=Activity.Verb.STATUS,
-                                old_value="New",
-                                new_value=ticket.get_status_display(),
-                                created_at=ticket.updated_at,
+                            activity_for(
+                                ticket,
+                                ticket.assignee,
+                                Activity.Verb.STATUS,
+                                "New",
+                                ticket.get_status_display(),
+                                at=ticket.updated_at,
                             )
                         )
                 Comment.objects.bulk_create(comments, batch_size=batch)
