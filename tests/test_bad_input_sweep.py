@@ -39,8 +39,8 @@ from accounts.models import UserSession
 from tests.conftest import login, make_user
 from tests.helpers import PNG, db_fingerprint, db_write_count, upload
 from tickets import services
-from tickets.attachments import attachment_add
 from tickets.models import Activity, Comment, Contact, Queue, Ticket
+from tickets.services import attachment_add
 
 pytestmark = pytest.mark.django_db
 

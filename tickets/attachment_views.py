@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.throttle import throttle
-from tickets import access, attachments
+from tickets import access, attachments, services
 from tickets.forms import AttachmentForm
 from tickets.models import Attachment
 from tickets.views import _add_errors, _detail_context, _detail_queryset
@@ -27,7 +27,7 @@ def attachment_upload(request: HttpRequest, ref: str) -> HttpResponse:
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            attachments.attachment_add(
+            services.attachment_add(
                 actor=request.user, ticket=ticket, upload=form.cleaned_data["file"]
             )
         except ValidationError as exc:

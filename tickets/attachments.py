@@ -1,4 +1,4 @@
-"""Attachments: checking uploads, storing them encrypted, handing them out audited.
+"""Attachments: checking uploads and handing them out audited (storing: services.attachment_add).
 
 The content type is sniffed from the bytes, never taken from the browser or the filename,
 and must be on ATTACHMENT_ALLOWED_TYPES; markup (HTML, SVG, XML) is refused whatever the
@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 
 from audit.events import record_event
-from tickets import access, events, services
-from tickets.models import Activity, Attachment, Comment, Status, Ticket
+from tickets.models import Attachment
 from ticketsystem.crypto import is_undecryptable
 
 MAX_FILENAME = 200
@@ -198,36 +196,6 @@ def check_upload(upload: Any) -> CheckedUpload:
     return CheckedUpload(
         data, content_type, clean_filename(getattr(upload, "name", ""), content_type)
     )
-
-
-@transaction.atomic
-def attachment_add(
-    *, actor: Any, ticket: Ticket, upload: Any, comment: Comment | None = None
-) -> Attachment:
-    """Store an uploaded file on a ticket (and optionally one of its comments), encrypted."""
-    ticket = services._lock(ticket)
-    if not access.can_see_ticket(actor, ticket):
-        raise PermissionDenied("No such ticket.")
-    if ticket.status == Status.CLOSED:
-        raise ValidationError({"file": "This ticket is closed; files can no longer be attached."})
-    if comment is not None and comment.ticket_id != ticket.pk:
-        raise ValidationError({"file": "That comment belongs to another ticket."})
-    checked = check_upload(upload)
-    attachment = Attachment(
-        ticket=ticket,
-        comment=comment,
-        uploaded_by=actor,
-        filename=checked.filename,
-        content_type=checked.content_type,
-        size=len(checked.data),
-        content=checked.data,
-    )
-    attachment.full_clean(exclude=["ticket", "comment", "uploaded_by"], validate_unique=False)
-    attachment.save(force_insert=True)
-    services._record(ticket, actor, Activity.Verb.ATTACHED)
-    services._save(ticket, [])
-    events.ticket_changed(ticket, kind="attached", actor=actor)
-    return attachment
 
 
 class AttachmentUnavailable(Exception):

@@ -1,5 +1,6 @@
-"""Every write to tickets, comments and contacts goes through here (queues and their members
-are edited on the admin site, which tickets/events.py follows; files: tickets/attachments.py).
+"""Every write to tickets, comments, attachments and contacts goes through here (queues and
+their members are edited on the admin site, which tickets/events.py follows; checking,
+naming and reading files: tickets/attachments.py).
 
 Each service is atomic, takes the acting user as keyword-only ``actor``, validates with
 ``full_clean()``, saves with ``update_fields``, writes an Activity row in the same
@@ -20,9 +21,11 @@ from django.utils import timezone
 
 from accounts.roles import is_manager, is_staff_member
 from tickets import access, events
+from tickets.attachments import check_upload
 from tickets.models import (
     TRANSITIONS,
     Activity,
+    Attachment,
     Comment,
     Contact,
     Priority,
@@ -342,3 +345,33 @@ def ticket_update(*, actor: Any, ticket: Ticket, **changes: Any) -> Ticket:
         if name in changes:
             ticket = applier(ticket, changes[name])
     return ticket
+
+
+@transaction.atomic
+def attachment_add(
+    *, actor: Any, ticket: Ticket, upload: Any, comment: Comment | None = None
+) -> Attachment:
+    """Store an uploaded file on a ticket (and optionally one of its comments), encrypted."""
+    ticket = _lock(ticket)
+    if not access.can_see_ticket(actor, ticket):
+        raise PermissionDenied("No such ticket.")
+    if ticket.status == Status.CLOSED:
+        raise ValidationError({"file": "This ticket is closed; files can no longer be attached."})
+    if comment is not None and comment.ticket_id != ticket.pk:
+        raise ValidationError({"file": "That comment belongs to another ticket."})
+    checked = check_upload(upload)
+    attachment = Attachment(
+        ticket=ticket,
+        comment=comment,
+        uploaded_by=actor,
+        filename=checked.filename,
+        content_type=checked.content_type,
+        size=len(checked.data),
+        content=checked.data,
+    )
+    attachment.full_clean(exclude=["ticket", "comment", "uploaded_by"], validate_unique=False)
+    attachment.save(force_insert=True)
+    _record(ticket, actor, Activity.Verb.ATTACHED)
+    _save(ticket, [])
+    events.ticket_changed(ticket, kind="attached", actor=actor)
+    return attachment

@@ -23,7 +23,7 @@ from accounts.roles import is_manager
 from accounts.throttle import throttle
 from audit.history import history_rows, ticket_log_entries
 from tickets import access, services
-from tickets.attachments import attachment_add, human_size
+from tickets.attachments import human_size
 from tickets.forms import (
     SORTS,
     AssignForm,
@@ -307,7 +307,7 @@ def _comment_with_file(actor: Any, ticket: Ticket, data: dict[str, Any]) -> None
         actor=actor, ticket=ticket, body=data["body"], is_internal=data["is_internal"]
     )
     if data.get("file"):
-        attachment_add(actor=actor, ticket=ticket, upload=data["file"], comment=comment)
+        services.attachment_add(actor=actor, ticket=ticket, upload=data["file"], comment=comment)
 
 
 @require_POST

@@ -9,7 +9,7 @@ import pytest
 from audit.models import SecurityEvent
 from tests.conftest import login
 from tests.helpers import PNG, flip_bit, raw_get, raw_set, upload
-from tickets.attachments import attachment_add
+from tickets.services import attachment_add
 
 
 @pytest.fixture

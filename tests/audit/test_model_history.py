@@ -9,8 +9,8 @@ from django.contrib.contenttypes.models import ContentType
 from tests.conftest import make_user
 from tests.helpers import PNG, upload
 from tickets import services
-from tickets.attachments import attachment_add
 from tickets.models import Attachment, Contact, Queue, Ticket
+from tickets.services import attachment_add
 
 
 def entries_for(model, pk) -> list[LogEntry]:

@@ -11,8 +11,8 @@ from audit.models import SecurityEvent
 from tests.helpers import PNG, flip_bit, raw_get, raw_set, upload
 from tests.testenv import TEST_KEYS
 from tickets import services
-from tickets.attachments import attachment_add
 from tickets.models import Attachment, Contact, Ticket
+from tickets.services import attachment_add
 from ticketsystem.crypto import UNDECRYPTABLE_TEXT, Undecryptable, generate_key, is_undecryptable
 
 

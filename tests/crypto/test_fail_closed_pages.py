@@ -8,7 +8,7 @@ from django.test import override_settings
 from audit.models import SecurityEvent
 from tests.helpers import PNG, flip_bit, raw_get, raw_set, upload
 from tickets import services
-from tickets.attachments import attachment_add
+from tickets.services import attachment_add
 from ticketsystem.crypto import generate_key
 
 

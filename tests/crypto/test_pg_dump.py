@@ -13,7 +13,7 @@ from django.db import connection
 
 from tests.helpers import upload
 from tickets import services
-from tickets.attachments import attachment_add
+from tickets.services import attachment_add
 from ticketsystem.crypto import encrypted_fields
 
 SECRET = "ZqX7-SECRET-MARKER-41d9"

@@ -14,8 +14,8 @@ from audit.models import SecurityEvent
 from tests.helpers import PDF, flip_bit, raw_get, raw_set, upload
 from tests.testenv import TEST_KEYS
 from tickets import services
-from tickets.attachments import attachment_add
 from tickets.models import Attachment, Comment, Contact, Ticket
+from tickets.services import attachment_add
 from ticketsystem.crypto import encrypted_fields, generate_key, key_id_of
 
 CURRENT, OLD = TEST_KEYS["FIELD_ENCRYPTION_KEYS"].split(",")  # "t2:...", "t1:..."

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from tests.helpers import PDF, upload
 from tickets import services
-from tickets.attachments import attachment_add
 from tickets.models import Ticket
+from tickets.services import attachment_add
 
 
 @pytest.fixture

@@ -25,6 +25,19 @@ async def presence(socket):
     return found
 
 
+async def alice_and_carol_watching(agent, queue_a, ticket_a):
+    """Alice (agent) and her new colleague Carol both have ticket_a open and know it."""
+    colleague = await run(make_user, "carol", "agent")
+    await run(queue_a.members.add, colleague)
+    alice = await open_socket(await run(live_session, agent))
+    carol = await open_socket(await run(live_session, colleague))
+    await watch(alice, ticket_a.pk)
+    await watch(carol, ticket_a.pk)
+    await presence(alice)  # carol joined
+    await presence(carol)  # alice is here
+    return alice, carol, colleague
+
+
 async def test_two_viewers_of_a_ticket_see_each_other_and_the_leaving(agent, queue_a, ticket_a):
     colleague = await run(make_user, "carol", "agent")
     await run(queue_a.members.add, colleague)
@@ -79,14 +92,7 @@ async def test_a_viewer_whose_ticket_moves_out_of_sight_stops_being_present(
 
 async def test_presence_is_repeated_while_the_page_stays_open(agent, queue_a, ticket_a, settings):
     settings.LIVE_PRESENCE_SECONDS = 1
-    colleague = await run(make_user, "carol", "agent")
-    await run(queue_a.members.add, colleague)
-    alice = await open_socket(await run(live_session, agent))
-    carol = await open_socket(await run(live_session, colleague))
-    await watch(alice, ticket_a.pk)
-    await watch(carol, ticket_a.pk)
-    await presence(alice)  # carol joined
-    await presence(carol)  # alice is here
+    alice, carol, _ = await alice_and_carol_watching(agent, queue_a, ticket_a)
     [again] = await presence(carol)
     assert (again["op"], again["user"], again["ttl"]) == ("here", "alice", 1)
     for socket in (alice, carol):
@@ -97,14 +103,7 @@ async def test_a_viewer_removed_from_the_queue_stops_being_present_and_hears_not
     agent, queue_a, ticket_a, settings
 ):
     settings.LIVE_PRESENCE_SECONDS = 1
-    colleague = await run(make_user, "carol", "agent")
-    await run(queue_a.members.add, colleague)
-    alice = await open_socket(await run(live_session, agent))
-    carol = await open_socket(await run(live_session, colleague))
-    await watch(alice, ticket_a.pk)
-    await watch(carol, ticket_a.pk)
-    await presence(alice)  # carol joined
-    await presence(carol)  # alice is here
+    alice, carol, colleague = await alice_and_carol_watching(agent, queue_a, ticket_a)
 
     await run(queue_a.members.remove, colleague)
     seen = []
