@@ -7,7 +7,7 @@ from django.db import connection
 
 from tests.conftest import login
 from tickets import services
-from tickets.models import Activity, Comment, Queue, Ticket
+from tickets.models import Activity, Comment, Contact, Queue, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,6 @@ def test_tickets_and_comments_cannot_be_deleted_in_the_admin(manager_client, tic
 
 
 def test_contacts_are_searched_by_exact_email(manager_client, agent, queue_a):
-    from tickets import services
 
     services.contact_get_or_create(actor=agent, email="find.me@example.org", name="Find Me")
     services.contact_get_or_create(actor=agent, email="other@example.org", name="Other")
@@ -146,7 +145,6 @@ def test_contacts_are_searched_by_exact_email(manager_client, agent, queue_a):
 
 
 def test_editing_a_contact_in_the_admin_leaves_no_personal_data_in_its_log(manager_client):
-    from tickets import services
 
     contact = services.contact_get_or_create(actor=None, email="pat@example.com", name="Pat")
     response = manager_client.post(
@@ -169,8 +167,6 @@ def test_a_closed_ticket_cannot_be_moved_or_reassigned_in_the_admin(
     manager_client, manager, agent, ticket_a, queue_b, field, message
 ):
     from django.contrib.admin.models import LogEntry
-
-    from tickets import services
 
     services.ticket_change_status(actor=manager, ticket=ticket_a, status="resolved")
     ticket = services.ticket_change_status(actor=manager, ticket=ticket_a, status="closed")
@@ -205,15 +201,10 @@ def test_the_admins_ticket_lists_hold_only_tickets_the_user_may_see(
 
 
 def test_a_contact_edited_in_the_admin_is_saved_through_the_service(manager_client, monkeypatch):
-    from tickets import services as ticket_services
-    from tickets.models import Contact
-
     saved = []
-    real = ticket_services.contact_save
-    monkeypatch.setattr(
-        ticket_services, "contact_save", lambda **kw: saved.append(kw) or real(**kw)
-    )
-    contact = ticket_services.contact_get_or_create(actor=None, email="kim@example.com")
+    real = services.contact_save
+    monkeypatch.setattr(services, "contact_save", lambda **kw: saved.append(kw) or real(**kw))
+    contact = services.contact_get_or_create(actor=None, email="kim@example.com")
     response = manager_client.post(
         f"/admin/tickets/contact/{contact.pk}/change/",
         {"name": "Kim", "email": "kim.new@example.com", "phone": ""},
@@ -227,8 +218,6 @@ def test_a_contact_edited_in_the_admin_is_saved_through_the_service(manager_clie
 
 
 def test_a_contact_added_in_the_admin_is_found_by_email(client, admin_user):
-    from tickets.models import Contact
-
     login(client, admin_user)
     response = client.post(
         "/admin/tickets/contact/add/", {"name": "Lee", "email": "lee@example.com", "phone": ""}
@@ -240,9 +229,6 @@ def test_a_contact_added_in_the_admin_is_found_by_email(client, admin_user):
 def test_only_managers_may_save_contacts_directly(agent):
     from django.core.exceptions import PermissionDenied
 
-    from tickets import services as ticket_services
-    from tickets.models import Contact
-
     with pytest.raises(PermissionDenied):
-        ticket_services.contact_save(actor=agent, contact=Contact(email="x@example.com"))
+        services.contact_save(actor=agent, contact=Contact(email="x@example.com"))
     assert not Contact.objects.exists()
