@@ -23,11 +23,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import BackupCodeDevice, TOTPDevice, UserSession, VerifyResult
-from accounts.roles import ADMIN, MANAGER, ROLES
 from audit.events import record_event
 from tickets.events import disconnect_sessions, disconnect_user
 from ticketsystem.clientip import client_ip
 from ticketsystem.crypto import is_undecryptable
+from ticketsystem.roles import ADMIN, MANAGER, ROLES
 
 logger = logging.getLogger(__name__)
 

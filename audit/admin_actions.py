@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from accounts.roles import is_manager
 from audit.gdpr import person_export_payload
+from ticketsystem.roles import is_manager
 
 MAX_EXPORT = 20
 

@@ -20,12 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.roles import is_manager
 from audit.csvsafe import csv_lines
 from audit.events import record_event
 from audit.forms import KNOWN_ACTIONS, EventFilterForm, HistoryFilterForm
 from audit.history import action_name, change_summary, history_rows
 from audit.models import SecurityEvent
+from ticketsystem.roles import is_manager
 
 PER_PAGE = 50
 

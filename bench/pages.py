@@ -80,9 +80,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from accounts.roles import AGENT
     from tests.conftest import login
     from tickets.models import Ticket
+    from ticketsystem.roles import AGENT
 
     call_command("migrate", verbosity=0)
     have = Ticket.objects.count()

@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from accounts.roles import ADMIN, MANAGER, ROLES, is_manager, is_staff_member
 from tickets.models import Queue, Ticket
+from ticketsystem.roles import ADMIN, MANAGER, ROLES, is_manager, is_staff_member
 
 
 def visible_queue_ids(user: Any) -> list[int] | None:

@@ -43,7 +43,6 @@ from django.utils.crypto import constant_time_compare
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from accounts.roles import ROLES, is_staff_member
 from accounts.session_policy import session_end_reason
 from tickets import access
 from tickets.events import (
@@ -55,6 +54,7 @@ from tickets.events import (
     user_group,
 )
 from tickets.models import Ticket
+from ticketsystem.roles import ROLES, is_staff_member
 
 logger = logging.getLogger(__name__)
 

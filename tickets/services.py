@@ -19,7 +19,6 @@ from django.db import transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
-from accounts.roles import is_manager, is_staff_member
 from tickets import access, events
 from tickets.attachments import check_upload
 from tickets.models import (
@@ -33,6 +32,7 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from ticketsystem.roles import is_manager, is_staff_member
 
 # Foreign keys are resolved instances already; uids are random; check constraints are
 # enforced by the database. Skipping them keeps validation free of extra queries.

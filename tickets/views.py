@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
-from accounts.roles import is_manager
 from accounts.throttle import throttle
 from audit.history import history_rows, ticket_log_entries
 from tickets import access, services
@@ -36,6 +35,7 @@ from tickets.forms import (
     TicketFilterForm,
 )
 from tickets.models import ACTIVE_STATUSES, Activity, Attachment, Status, Ticket
+from ticketsystem.roles import is_manager
 
 DASHBOARD_LIST_SIZE = 10
 DUE_SOON = timedelta(hours=1)

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from accounts.roles import is_manager, primary_role
+from ticketsystem.roles import is_manager, primary_role
 
 
 def site(request: HttpRequest) -> dict[str, Any]:

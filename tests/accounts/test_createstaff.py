@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from accounts.roles import user_roles
+from ticketsystem.roles import user_roles
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.roles import ADMIN
 from accounts.services import staff_create
+from ticketsystem.roles import ADMIN
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.roles import ROLES
 from accounts.services import staff_create
+from ticketsystem.roles import ROLES
 
 
 class Command(BaseCommand):

@@ -12,7 +12,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.roles import AGENT, MANAGER
 from tickets.models import (
     ACTIVE_STATUSES,
     Activity,
@@ -24,6 +23,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.services import activity_for, apply_sla
+from ticketsystem.roles import AGENT, MANAGER
 
 QUEUES = [
     ("IT service desk", "it"),

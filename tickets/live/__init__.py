@@ -1,0 +1,1 @@
+"""The realtime layer: origin check, admission, hub, consumer and event publishing."""
