@@ -54,36 +54,34 @@ def holds_encrypted_data(model: type[Model] | None) -> bool:
     )
 
 
-def register_models() -> None:
-    """Register the audited models (called from AuditConfig.ready())."""
-    from tickets.models import Attachment, Comment, Contact, Queue, Ticket
+def register_audited(
+    model: type[Model],
+    *,
+    exclude_fields: tuple[str, ...] = (),
+    m2m_fields: set[str] | None = None,
+) -> None:
+    """Record field-level history of a model, its encrypted fields masked. Apps call this
+    for their own models from ``ready()`` (audit imports no app)."""
+    if auditlog.contains(model):
+        return
+    options: dict[str, Any] = {"m2m_fields": m2m_fields} if m2m_fields else {}
+    auditlog.register(
+        model,
+        exclude_fields=[*_ALWAYS_EXCLUDED, *exclude_fields],
+        mask_fields=masked_fields(model),
+        mask_callable="audit.history.mask_encrypted",
+        **options,
+    )
 
-    user_model = get_user_model()
-    plan: list[tuple[type[Model], dict[str, Any]]] = [
-        (Ticket, {}),
-        (Comment, {}),
-        (Contact, {}),
-        (Queue, {"m2m_fields": {"members"}}),
-        (Attachment, {"exclude_fields": ["content"]}),
-        (
-            user_model,
-            {
-                "exclude_fields": ["password", "last_login"],
-                "m2m_fields": {"groups", "user_permissions"},
-            },
-        ),
-    ]
-    for model, options in plan:
-        if auditlog.contains(model):
-            continue
-        exclude = [*_ALWAYS_EXCLUDED, *options.pop("exclude_fields", [])]
-        auditlog.register(
-            model,
-            exclude_fields=exclude,
-            mask_fields=masked_fields(model),
-            mask_callable="audit.history.mask_encrypted",
-            **options,
-        )
+
+def register_models() -> None:
+    """Register the user model and keep entry labels free of personal data (called from
+    AuditConfig.ready(); the tickets app registers its own models)."""
+    register_audited(
+        get_user_model(),
+        exclude_fields=("password", "last_login"),
+        m2m_fields={"groups", "user_permissions"},
+    )
     pre_save.connect(_safe_object_repr, sender=LogEntry, dispatch_uid="audit.safe_object_repr")
     pre_save.connect(
         _safe_admin_object_repr, sender=AdminLogEntry, dispatch_uid="audit.safe_admin_object_repr"
@@ -94,9 +92,10 @@ def object_label(model: type[Model] | None, pk: Any) -> str:
     """A label for a history entry's object that holds no personal data."""
     if model is None:
         return f"#{pk}"
-    if model._meta.label_lower == "tickets.ticket":
+    audit_label = getattr(model, "audit_label", None)  # e.g. a ticket's reference
+    if audit_label is not None:
         try:
-            return f"T-{int(pk):06d}"
+            return audit_label(int(pk))
         except (TypeError, ValueError):
             pass
     return f"{model._meta.verbose_name.capitalize()} #{pk}"
@@ -198,18 +197,27 @@ def _display(model_field: Any, value: Any, names: dict[str, dict[str, str]]) -> 
                 return str(label)
     if model_field.is_relation and model_field.related_model is not None:
         related = model_field.related_model
-        if related._meta.label_lower == "tickets.ticket":
+        if hasattr(related, "audit_label"):
             return object_label(related, text)
         return names.get(related._meta.label_lower, {}).get(text, f"#{text}")
     return text
 
 
-def _related_names(entries: list[LogEntry]) -> dict[str, dict[str, str]]:
-    """Display names for the users and queues entries refer to by id (one query each)."""
-    from tickets.models import Queue
+def _name_field(model: type[Model]) -> str | None:
+    """The plain field that names a row of a related model (users, queues), if any."""
+    if model is get_user_model():
+        return "username"
+    try:
+        field = model._meta.get_field("name")
+    except FieldDoesNotExist:
+        return None
+    return None if isinstance(field, EncryptedFieldMixin) else "name"
 
-    user_model = get_user_model()
-    wanted: dict[type[Model], set[str]] = {user_model: set(), Queue: set()}
+
+def _related_names(entries: list[LogEntry]) -> dict[str, dict[str, str]]:
+    """Display names for the users and other named rows entries refer to by id (one query
+    per related model)."""
+    wanted: dict[type[Model], set[str]] = {}
     for entry in entries:
         model = entry.content_type.model_class()
         if model is None or not isinstance(entry.changes, dict):
@@ -219,15 +227,18 @@ def _related_names(entries: list[LogEntry]) -> dict[str, dict[str, str]]:
                 related = model._meta.get_field(name).related_model
             except FieldDoesNotExist:
                 related = None  # a field removed since the entry was written
-            if related in wanted and isinstance(values, list | tuple):
-                wanted[related].update(str(v) for v in values if str(v).isdecimal())
+            if related is None or _name_field(related) is None:
+                continue
+            if isinstance(values, list | tuple):
+                wanted.setdefault(related, set()).update(
+                    str(v) for v in values if str(v).isdecimal()
+                )
     names: dict[str, dict[str, str]] = {}
     for model, ids in wanted.items():
         if not ids:
             continue
-        label_field = "username" if model is user_model else "name"
         rows = model._default_manager.filter(pk__in=[int(i) for i in ids]).values_list(
-            "pk", label_field
+            "pk", _name_field(model)
         )
         names[model._meta.label_lower] = {str(pk): str(label) for pk, label in rows}
     return names
@@ -264,28 +275,3 @@ def change_summary(entry: LogEntry) -> str:
         else:
             parts.append(f"{change.name}: {change.new}")
     return "; ".join(parts)
-
-
-def ticket_log_entries(ticket: Any) -> Any:
-    """Model history of a ticket, its comments and its attachments, newest first."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.models import Q
-
-    from tickets.models import Attachment, Comment, Ticket
-
-    types = ContentType.objects.get_for_models(Ticket, Comment, Attachment)
-    return (
-        LogEntry.objects.filter(
-            Q(content_type=types[Ticket], object_id=ticket.pk)
-            | Q(
-                content_type=types[Comment],
-                object_id__in=Comment.objects.filter(ticket=ticket).values("pk"),
-            )
-            | Q(
-                content_type=types[Attachment],
-                object_id__in=Attachment._base_manager.filter(ticket=ticket).values("pk"),
-            )
-        )
-        .select_related("content_type", "actor")
-        .order_by("-timestamp", "-id")
-    )

@@ -47,6 +47,15 @@ def restrict_ticket_rows(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
     return queryset if ids is None else queryset.filter(ticket__queue_id__in=ids)
 
 
+def restrict_activity(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    """Narrow history lines to those the user may see: recorded in a visible queue, and the
+    ticket is still in one (a line shows the ticket's current subject)."""
+    ids = visible_queue_ids(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(queue_id__in=ids, ticket__queue_id__in=ids)
+
+
 def visible_tickets(user: Any) -> QuerySet[Ticket]:
     return restrict(Ticket.objects.all(), user)
 

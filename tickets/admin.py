@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.admin_actions import export_personal_data
 from tickets import access, services
+from tickets.admin_actions import export_personal_data
 from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Status, Ticket
 
 
@@ -184,10 +184,8 @@ class TicketAdmin(admin.ModelAdmin):
                 obj.pk = created.pk
                 obj.refresh_from_db()
                 return
-            changes = {name: data[name] for name in form.changed_data if name != "contact"}
+            changes = {name: data[name] for name in form.changed_data}
             services.ticket_update(actor=request.user, ticket=obj, **changes)
-            if "contact" in form.changed_data:
-                services.ticket_set_contact(actor=request.user, ticket=obj, contact=data["contact"])
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
 
@@ -221,9 +219,9 @@ class CommentAdmin(ReadOnlyAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor", "verb", "ticket", "old_value", "new_value"]
+    list_display = ["created_at", "actor_display", "verb", "ticket", "old_value", "new_value"]
     list_filter = ["verb", "queue"]
     list_select_related = ["actor", "ticket"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Activity]:
-        return access.restrict_ticket_rows(super().get_queryset(request), request.user)
+        return access.restrict_activity(super().get_queryset(request), request.user)

@@ -6,6 +6,13 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
+        from audit.history import register_audited
         from tickets.events import connect_receivers
+        from tickets.models import Attachment, Comment, Contact, Queue, Ticket
 
         connect_receivers()
+        # Field-level model history (django-auditlog), encrypted fields masked.
+        for model in (Ticket, Comment, Contact):
+            register_audited(model)
+        register_audited(Queue, m2m_fields={"members"})
+        register_audited(Attachment, exclude_fields=("content",))

@@ -13,17 +13,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.throttle import throttle
-from tickets import access, attachments, services
+from tickets import access, attachments, selectors, services
 from tickets.forms import AttachmentForm
 from tickets.models import Attachment
-from tickets.views import _add_errors, _detail_context, _detail_queryset
+from tickets.views import add_errors, detail_with_errors
 
 
 @require_POST
 @staff_required
 @throttle("post")
 def attachment_upload(request: HttpRequest, ref: str) -> HttpResponse:
-    ticket = access.get_ticket_or_404(request.user, ref, _detail_queryset())
+    ticket = access.get_ticket_or_404(request.user, ref, selectors.detail_queryset())
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -31,12 +31,11 @@ def attachment_upload(request: HttpRequest, ref: str) -> HttpResponse:
                 actor=request.user, ticket=ticket, upload=form.cleaned_data["file"]
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, "File attached.")
             return redirect(f"{ticket.get_absolute_url()}#attachments")
-    context = _detail_context(request, ticket, attachment_form=form)
-    return render(request, "tickets/detail.html", context, status=400)
+    return detail_with_errors(request, ticket, attachment_form=form)
 
 
 @require_GET

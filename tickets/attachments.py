@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from audit.events import record_event
-from tickets.models import Attachment
+from tickets.models import Attachment, format_reference
 from ticketsystem.crypto import is_undecryptable
 
 MAX_FILENAME = 200
@@ -212,6 +212,6 @@ def attachment_read(*, actor: Any, attachment: Attachment, request: Any = None) 
         actor=actor,
         request=request,
         resource=f"attachment:{attachment.uid}",
-        details={"ticket": f"T-{attachment.ticket_id:06d}", "size": attachment.size},
+        details={"ticket": format_reference(attachment.ticket_id), "size": attachment.size},
     )
     return bytes(content)

@@ -8,18 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import PageNotAnInteger
-from django.db.models import Min, Q
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts import throttle
 from accounts.decorators import staff_required
-from tickets import access, views
-from tickets.events import activity_fields, ticket_fields
+from tickets import access, selectors, views
 from tickets.forms import TicketFilterForm
-from tickets.models import ACTIVE_STATUSES, Activity, Ticket
+from tickets.live.events import activity_fields, ticket_fields
+from tickets.models import Activity
 
 
 def _activity_entry(activity: Activity) -> dict[str, Any]:
@@ -35,25 +33,11 @@ def _activity_entry(activity: Activity) -> dict[str, Any]:
     }
 
 
-def next_boundary(user: Any) -> str | None:
-    """When the dashboard's overdue or due-soon counts next change with no event: the
-    earliest moment an active ticket becomes due soon or overdue."""
-    now = timezone.now()
-    active = access.visible_tickets(user).filter(status__in=ACTIVE_STATUSES)
-    found = active.aggregate(
-        overdue=Min("due_at", filter=Q(due_at__gt=now)),
-        due_soon=Min("due_at", filter=Q(due_at__gt=now + views.DUE_SOON)),
-    )
-    moments = [found["overdue"], found["due_soon"] and found["due_soon"] - views.DUE_SOON]
-    moments = [m for m in moments if m is not None]
-    return min(moments).isoformat() if moments else None
-
-
 @never_cache
 @require_GET
 @staff_required
 def dashboard_json(request: HttpRequest) -> JsonResponse:
-    data = views.dashboard_data(request.user)
+    data = selectors.dashboard_data(request.user)
     lists = {
         name: [ticket_fields(t) for t in data[name]]
         for name in ("mine", "unassigned", "overdue", "due_soon")
@@ -64,7 +48,7 @@ def dashboard_json(request: HttpRequest) -> JsonResponse:
             "totals": data["totals"],
             "lists": lists,
             "activity": [_activity_entry(a) for a in data["activity"]],
-            "next_boundary": next_boundary(request.user),
+            "next_boundary": selectors.next_boundary(request.user),
             "now": data["now"].isoformat(),
         }
     )
@@ -109,7 +93,5 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
 @staff_required
 def ticket_json(request: HttpRequest, ref: str) -> JsonResponse:
     """One ticket as a live page shows it (a detail page checks whether it missed a change)."""
-    ticket = access.get_ticket_or_404(
-        request.user, ref, Ticket.objects.select_related("queue", "assignee")
-    )
+    ticket = access.get_ticket_or_404(request.user, ref, selectors.live_ticket_queryset())
     return JsonResponse({"ticket": ticket_fields(ticket)})

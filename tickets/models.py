@@ -26,6 +26,13 @@ from django.utils import timezone
 from ticketsystem.crypto import BlindIndexField, EncryptedBinaryField, EncryptedTextField
 
 REFERENCE_RE = re.compile(r"^T-(\d{6,12})$")
+
+
+def format_reference(pk: int) -> str:
+    """The human reference of a ticket id: ``T-000123`` (the one place this format lives)."""
+    return f"T-{pk:06d}"
+
+
 MAX_SLA_MINUTES = 60 * 24 * 365  # one year
 MAX_TEXT = 50_000  # characters in a description or comment
 
@@ -177,7 +184,7 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     response_due_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
-    # Set when the retention purge anonymised the ticket (audit/gdpr.py).
+    # Set when the retention purge anonymised the ticket (tickets/services/retention.py).
     purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -224,7 +231,12 @@ class Ticket(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"T-{self.pk:06d}" if self.pk else "T-new"
+        return format_reference(self.pk) if self.pk else "T-new"
+
+    @classmethod
+    def audit_label(cls, pk: int) -> str:
+        """How model history names a ticket: its reference, never its subject."""
+        return format_reference(pk)
 
     @staticmethod
     def pk_from_reference(reference: str) -> int | None:
@@ -261,6 +273,10 @@ class Comment(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Set instead of ``author`` when the requester wrote it (by mail, later the portal).
+    author_contact = models.ForeignKey(
+        "Contact", on_delete=models.SET_NULL, null=True, blank=True, related_name="comments"
+    )
     body = EncryptedTextField(validators=[MaxLengthValidator(MAX_TEXT), validate_printable])
     is_internal = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -271,7 +287,17 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         kind = "Internal note" if self.is_internal else "Reply"
-        return f"{kind} on T-{self.ticket_id:06d}"
+        return f"{kind} on {format_reference(self.ticket_id)}"
+
+    @property
+    def author_display(self) -> str:
+        """The staff member's username or the requester's name ("—" when neither is known)."""
+        if self.author_id is not None:
+            return self.author.get_username()
+        if self.author_contact_id is not None:
+            contact = self.author_contact
+            return str(contact.name or contact.email or "requester")
+        return "—"
 
 
 class Activity(models.Model):
@@ -298,6 +324,8 @@ class Activity(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Who acted when it was not a staff member: the job ("system", "fetchmail") or "requester".
+    actor_name = models.CharField(max_length=50, blank=True)
     verb = models.CharField(max_length=20, choices=Verb.choices)
     old_value = models.CharField(max_length=200, blank=True)
     new_value = models.CharField(max_length=200, blank=True)
@@ -312,7 +340,14 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.actor} {self.get_verb_display()} T-{self.ticket_id:06d}"
+        return f"{self.actor_display} {self.get_verb_display()} {format_reference(self.ticket_id)}"
+
+    @property
+    def actor_display(self) -> str:
+        """Who did it: a staff member's username, or the job or "requester" that acted."""
+        if self.actor_id is not None:
+            return self.actor.get_username()
+        return self.actor_name or "system"
 
 
 class AttachmentManager(models.Manager["Attachment"]):
@@ -354,10 +389,10 @@ class Attachment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Attachment #{self.pk} on T-{self.ticket_id:06d}"
+        return f"Attachment #{self.pk} on {format_reference(self.ticket_id)}"
 
     def get_absolute_url(self) -> str:
-        return reverse("attachment_download", args=[f"T-{self.ticket_id:06d}", self.uid])
+        return reverse("attachment_download", args=[format_reference(self.ticket_id), self.uid])
 
     @property
     def kind(self) -> str:

@@ -8,7 +8,7 @@ from django.db import connection
 
 from tests.live.conftest import events, live_session, nothing_more, open_socket, run
 from tickets import services
-from tickets.events import ticket_fields
+from tickets.live.events import ticket_fields
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -124,13 +124,13 @@ def test_the_detail_page_uses_a_constant_number_of_queries(
 def test_a_refused_ticket_leaves_no_orphan_requester(agent_client, queue_a, monkeypatch):
     from django.core.exceptions import ValidationError
 
-    from tickets import services
     from tickets.models import Contact
+    from tickets.services import tickets as ticket_services
 
     def refuse(**kwargs):
         raise ValidationError({"queue": "Select a queue you are a member of."})
 
-    monkeypatch.setattr(services, "ticket_create", refuse)  # e.g. membership revoked meanwhile
+    monkeypatch.setattr(ticket_services, "ticket_create", refuse)  # e.g. membership revoked meanwhile
     response = agent_client.post(
         "/tickets/new/",
         {"queue": queue_a.pk, "priority": "2", "subject": "x", "contact_email": "new@example.org"},

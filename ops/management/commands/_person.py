@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from audit.gdpr import find_contacts
 from tickets.models import Contact
+from tickets.selectors import find_contacts
 
 
 def add_person_arguments(parser: CommandParser) -> None:

@@ -4,9 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from audit.gdpr import person_erase
 from ops.cli import cli_username
 from ops.management.commands._person import add_person_arguments, contacts_from_options
+from tickets.actors import SystemActor
+from tickets.services import person_erase
 
 
 class Command(BaseCommand):
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             return
         for contact in contacts:
             result = person_erase(
-                actor=None,
+                actor=SystemActor("eraseperson"),
                 contact=contact,
                 include_tickets=include_tickets,
                 username=cli_username(),

@@ -7,9 +7,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from audit.gdpr import person_export_to_file
 from ops.cli import cli_username
 from ops.management.commands._person import add_person_arguments, contacts_from_options, describe
+from tickets.personal_data import person_export_to_file
 
 
 class Command(BaseCommand):

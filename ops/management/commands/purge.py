@@ -5,9 +5,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.gdpr import contacts_left_without_tickets, purge_candidates, tickets_purge
 from audit.retention import parse_period
 from ops.cli import check_batch_size, cli_username
+from tickets.actors import SystemActor
+from tickets.selectors import contacts_left_without_tickets, purge_candidates
+from tickets.services import tickets_purge
 
 
 class Command(BaseCommand):
@@ -54,7 +56,10 @@ class Command(BaseCommand):
             )
             return
         report = tickets_purge(
-            actor=None, older_than=period, batch_size=batch_size, username=cli_username()
+            actor=SystemActor("purge"),
+            older_than=period,
+            batch_size=batch_size,
+            username=cli_username(),
         )
         for reference in report.tickets:
             self.stdout.write(f"purged {reference}")

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from audit.gdpr import person_export_payload
+from tickets.personal_data import person_export_payload
 from ticketsystem.roles import is_manager
 
 MAX_EXPORT = 20

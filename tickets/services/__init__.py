@@ -1,0 +1,51 @@
+"""The one write path for tickets, comments, attachments and contacts: use cases grouped by
+what they change (tickets, comments, contacts, attachments, retention), re-exported here so a
+caller writes ``services.comment_add(...)``.
+
+Each service is atomic and takes the acting party as keyword-only ``actor``: a staff user, the
+system (``tickets.actors.SystemActor``, for commands and workers) or a contact (a requester).
+It validates, saves with ``update_fields``, writes the history lines its change needs, and
+builds the live event it publishes on commit (tickets/live/events.py). Business-rule failures
+raise ValidationError (views show them next to the field) and change nothing. Queues and their
+members are edited on the admin site (tickets/live follows membership changes).
+"""
+
+from tickets.services.attachments import attachment_add
+from tickets.services.base import activity_for, apply_sla
+from tickets.services.comments import comment_add
+from tickets.services.contacts import contact_get_or_create, contact_save
+from tickets.services.retention import person_erase, ticket_anonymise, tickets_purge
+from tickets.services.tickets import (
+    ticket_assign,
+    ticket_change_description,
+    ticket_change_priority,
+    ticket_change_queue,
+    ticket_change_status,
+    ticket_change_subject,
+    ticket_create,
+    ticket_create_for_requester,
+    ticket_set_contact,
+    ticket_update,
+)
+
+__all__ = [
+    "activity_for",
+    "apply_sla",
+    "attachment_add",
+    "comment_add",
+    "contact_get_or_create",
+    "contact_save",
+    "person_erase",
+    "ticket_anonymise",
+    "ticket_assign",
+    "ticket_change_description",
+    "ticket_change_priority",
+    "ticket_change_queue",
+    "ticket_change_status",
+    "ticket_change_subject",
+    "ticket_create",
+    "ticket_create_for_requester",
+    "ticket_set_contact",
+    "ticket_update",
+    "tickets_purge",
+]

@@ -1,0 +1,84 @@
+"""Use cases on the conversation: a reply or internal note, with its files.
+
+Who writes decides the rules: a staff member's first public reply is the first response
+(it stops the response clock and opens a new ticket); a requester's reply never is, and it
+reopens a pending or resolved ticket; the system's messages are neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from tickets.actors import is_contact, is_system, staff_user
+from tickets.live import events
+from tickets.live.kinds import EventKind
+from tickets.models import Activity, Comment, Status, Ticket
+from tickets.services.attachments import attachment_add
+from tickets.services.base import lock, record, save_ticket, validate
+from tickets.services.tickets import apply_status
+
+# A requester's reply brings these back to the agents' attention.
+REOPENED_BY_REQUESTER = (Status.PENDING, Status.RESOLVED)
+
+
+def _require_may_write(actor: Any, ticket: Ticket, is_internal: bool) -> None:
+    if is_contact(actor):
+        if ticket.contact_id != actor.pk:
+            raise PermissionDenied("Only the ticket's requester can reply to it.")
+        if is_internal:
+            raise PermissionDenied("A requester cannot write internal notes.")
+
+
+@transaction.atomic
+def comment_add(
+    *,
+    actor: Any,
+    ticket: Ticket,
+    body: str,
+    is_internal: bool = False,
+    files: Iterable[Any] = (),
+) -> Comment:
+    """Add a public reply or internal note, and its files: all of it or nothing."""
+    ticket = lock(ticket)
+    _require_may_write(actor, ticket, is_internal)
+    if ticket.status == Status.CLOSED:
+        raise ValidationError({"body": "This ticket is closed; open a new ticket instead."})
+    if not body.strip():
+        raise ValidationError({"body": "Write something first."})
+    was = events.snapshot(ticket)
+    comment = Comment(
+        ticket=ticket,
+        author=staff_user(actor),
+        author_contact=actor if is_contact(actor) else None,
+        body=body,
+        is_internal=is_internal,
+    )
+    validate(comment)
+    comment.save(force_insert=True)
+    fields: list[str] = []
+    lines: list[Activity] = []
+    by_staff = not is_contact(actor) and not is_system(actor)
+    if by_staff and not is_internal:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = comment.created_at
+            ticket.response_due_at = None
+            fields += ["first_response_at", "response_due_at"]
+        if ticket.status == Status.NEW:
+            status_fields, line = apply_status(ticket, Status.OPEN, actor)
+            fields += status_fields
+            lines.append(line)
+    if is_contact(actor) and ticket.status in REOPENED_BY_REQUESTER:
+        status_fields, line = apply_status(ticket, Status.OPEN, actor)
+        fields += status_fields
+        lines.append(line)
+    save_ticket(ticket, fields)
+    verb = Activity.Verb.NOTED if is_internal else Activity.Verb.COMMENTED
+    lines.append(record(ticket, actor, verb))
+    events.ticket_event(ticket, kind=EventKind.COMMENTED, actor=actor, was=was, activity=lines)
+    for upload in files:
+        attachment_add(actor=actor, ticket=ticket, upload=upload, comment=comment)
+    return comment
