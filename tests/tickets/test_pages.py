@@ -130,7 +130,8 @@ def test_a_refused_ticket_leaves_no_orphan_requester(agent_client, queue_a, monk
     def refuse(**kwargs):
         raise ValidationError({"queue": "Select a queue you are a member of."})
 
-    monkeypatch.setattr(ticket_services, "ticket_create", refuse)  # e.g. membership revoked meanwhile
+    # e.g. membership revoked meanwhile
+    monkeypatch.setattr(ticket_services, "ticket_create", refuse)
     response = agent_client.post(
         "/tickets/new/",
         {"queue": queue_a.pk, "priority": "2", "subject": "x", "contact_email": "new@example.org"},
