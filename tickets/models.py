@@ -95,6 +95,12 @@ class Queue(models.Model):
     name = models.CharField(max_length=100, unique=True, validators=[validate_single_line])
     slug = models.SlugField(max_length=50, unique=True)
     description = models.TextField(blank=True, max_length=2000, validators=[validate_printable])
+    # Where requesters write to this queue (receivemail routes by it; replies come from it).
+    email_address = models.EmailField(
+        blank=True,
+        max_length=254,
+        help_text="Inbound address of this queue; also the From of its outgoing mail.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="queues", blank=True, help_text="Agents"
     )
@@ -109,6 +115,13 @@ class Queue(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_address"],
+                condition=~Q(email_address=""),
+                name="queue_email_address_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -136,6 +149,8 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Set when mail to this address bounced permanently: no more mail goes to it.
+    email_bounced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
