@@ -6,6 +6,8 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
-        from tickets.events import connect_receivers
+        from tickets import events
+        from tickets.live import receivers
 
-        connect_receivers()
+        events.connect_receivers()
+        receivers.connect_receivers()

@@ -1,5 +1,5 @@
 """Every write to tickets, comments, attachments and contacts goes through here (queues and
-their members are edited on the admin site, which tickets/events.py follows; checking,
+their members are edited on the admin site, which tickets/live/membership.py follows; checking,
 naming and reading files: tickets/attachments.py).
 
 Each service is atomic, takes the acting user as keyword-only ``actor``, validates with
