@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from accounts import login_state, session_policy
-from tickets.events import disconnect_sessions
+from accounts.signals import announce_sessions_ended
 
 # Reachable without a verified second factor besides views marked with Django's
 # @login_not_required (login, OTP step, 2FA setup, logout): health checks for the load
@@ -46,7 +46,7 @@ def end_session(request: HttpRequest, *, reason: str) -> None:
     request.session.flush()
     request.user = AnonymousUser()
     if key:
-        disconnect_sessions([key], reason=reason)
+        announce_sessions_ended([key], reason=reason)
 
 
 class SessionSecurityMiddleware:

@@ -8,13 +8,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save
 
-from tickets.events import disconnect_sessions
+from accounts.signals import announce_sessions_ended
 
 
 def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     key = getattr(getattr(request, "session", None), "session_key", None)
     if key:
-        disconnect_sessions([key], reason="logout")
+        announce_sessions_ended([key], reason="logout")
 
 
 def _user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:

@@ -1,7 +1,7 @@
 """Account writes: staff, second factors, passwords and login sessions.
 
 Every change that matters records a security event in the same transaction; websockets of
-ended sessions are closed after commit (tickets/events.py) and the user is told by email.
+ended sessions are closed after commit (announced with accounts/signals.py) and the user is told by email.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import BackupCodeDevice, TOTPDevice, UserSession, VerifyResult
+from accounts.signals import announce_sessions_ended, announce_user_sessions_ended
 from audit.events import record_event
-from tickets.events import disconnect_sessions, disconnect_user
 from ticketsystem.clientip import client_ip
 from ticketsystem.crypto import is_undecryptable
 from ticketsystem.roles import ADMIN, MANAGER, ROLES
@@ -101,7 +101,7 @@ def _end_sessions(sessions: QuerySet[UserSession], *, reason: str) -> list[str]:
     keys = list(sessions.values_list("session_key", flat=True))
     if keys:
         UserSession.objects.filter(session_key__in=keys).delete()
-        disconnect_sessions(keys, reason=reason)
+        announce_sessions_ended(keys, reason=reason)
     return keys
 
 
@@ -141,7 +141,7 @@ def sessions_revoke(*, actor: Any, request: HttpRequest, sid: str | None = None)
 def user_sessions_end(*, user: Any, reason: str, actor: Any = None) -> int:
     """End all of a user's sessions and websockets (deactivation)."""
     ended = _end_sessions(UserSession.objects.filter(user=user), reason=reason)
-    disconnect_user(user.pk, reason=reason)
+    announce_user_sessions_ended(user.pk, reason=reason)
     if ended:
         record_event(
             "session_revoked",
@@ -169,7 +169,7 @@ def password_change(*, actor: Any, password: str, request: HttpRequest) -> int:
     ended = _end_sessions(sessions, reason="password_changed")
     if old_key:
         # Sockets opened under this session's old key reconnect with the new cookie.
-        disconnect_sessions([old_key], reason="password_changed")
+        announce_sessions_ended([old_key], reason="password_changed")
     record_event(
         "password_changed",
         actor=actor,
@@ -387,7 +387,7 @@ def two_factor_reset(*, actor: Any, user: Any, request: HttpRequest | None = Non
     TOTPDevice.objects.filter(user=user).delete()
     BackupCodeDevice.objects.filter(user=user).delete()
     ended = _end_sessions(UserSession.objects.filter(user=user), reason="2fa_reset")
-    disconnect_user(user.pk, reason="2fa_reset")
+    announce_user_sessions_ended(user.pk, reason="2fa_reset")
     record_event(
         "2fa_reset",
         actor=actor,

@@ -11,12 +11,16 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.utils.crypto import constant_time_compare
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
 
 AUTH_AT = "auth_at"
 LAST_SEEN = "last_seen"
@@ -41,6 +45,56 @@ def session_end_reason(session: Mapping[str, Any], now: float | None = None) -> 
         return "absolute"
     if now - last_seen >= settings.SESSION_IDLE_SECONDS:
         return "idle"
+    return None
+
+
+def verified_device_owners(persistent_ids: Iterable[Any]) -> dict[str, int]:
+    """{persistent id: user id} of the confirmed devices among these django-otp ids
+    (``otp_totp.totpdevice/12``): django-otp's "verified" rule, one query per device model."""
+    by_model: dict[Any, dict[int, str]] = {}
+    for pid in {pid for pid in persistent_ids if isinstance(pid, str)}:
+        try:
+            label, raw_id = pid.rsplit("/", 1)
+            model = apps.get_model(label)
+            if issubclass(model, Device):
+                by_model.setdefault(model, {})[int(raw_id)] = pid
+        except (ValueError, LookupError):
+            continue
+    owners: dict[str, int] = {}
+    for model, ids in by_model.items():
+        rows = model.objects.filter(pk__in=ids, confirmed=True).values_list("pk", "user_id")
+        for pk, user_id in rows:
+            owners[ids[pk]] = user_id
+    return owners
+
+
+def login_end_reason(
+    session: Mapping[str, Any] | None,
+    *,
+    user_id: int,
+    user: Any,
+    device_owners: Mapping[str, int],
+    now: float | None = None,
+) -> str | None:
+    """None while ``session`` still logs in ``user`` with a verified second factor; otherwise
+    why not: "ended", "absolute", "idle", "inactive", "password_changed" or
+    "no_second_factor".
+
+    The rules every request passes (our timeouts, Django's session auth hash, django-otp's
+    verified device), for a session read outside a request (websockets). ``user`` is the
+    user ``user_id`` names (None if gone); ``device_owners`` comes from verified_device_owners.
+    """
+    if session is None or str(session.get(SESSION_KEY)) != str(user_id):
+        return "ended"
+    if reason := session_end_reason(session, now):
+        return reason
+    if user is None or not user.is_active:
+        return "inactive"
+    if not constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()):
+        return "password_changed"
+    device_id = session.get(DEVICE_ID_SESSION_KEY)
+    if not isinstance(device_id, str) or device_owners.get(device_id) != user_id:
+        return "no_second_factor"
     return None
 
 

@@ -7,6 +7,7 @@ the user may not see does not exist for them: callers answer 404, never 403.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -67,6 +68,16 @@ def can_see_queue(user: Any, queue_id: int) -> bool:
 
 def can_see_ticket(user: Any, ticket: Ticket) -> bool:
     return can_see_queue(user, ticket.queue_id)
+
+
+def visible_ticket_queue_id(queue_ids: Collection[int] | None, ticket_id: int) -> int | None:
+    """The queue of this ticket if it is in one of ``queue_ids`` (from visible_queue_ids,
+    None: all queues); None if not visible or not there. For holders of a user's queue ids
+    rather than the user (an open websocket)."""
+    tickets = Ticket.objects.filter(pk=ticket_id)
+    if queue_ids is not None:
+        tickets = tickets.filter(queue_id__in=queue_ids)
+    return tickets.values_list("queue_id", flat=True).first()
 
 
 def get_ticket_or_404(

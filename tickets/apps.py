@@ -7,10 +7,10 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.history import register_audited
-        from tickets.events import connect_receivers
+        from tickets.live import receivers
         from tickets.models import Attachment, Comment, Contact, Queue, Ticket
 
-        connect_receivers()
+        receivers.connect_receivers()
         # Field-level model history (django-auditlog), encrypted fields masked.
         for model in (Ticket, Comment, Contact):
             register_audited(model)

@@ -1,8 +1,8 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (see tickets/routing.py).
+"""ASGI entry point: HTTP through Django, websockets through Channels (tickets/live/routing.py).
 
 Websockets pass the Origin check first (ALLOWED_HOSTS; a foreign Origin is refused with close
-code 4403 and a security event), then get the session and user from the cookie; the consumer
-decides the rest (tickets/consumers.py).
+code 4403 and a security event, tickets/live/origin.py), then get the session and user from
+the cookie; the consumer decides the rest (tickets/live/consumer.py).
 """
 
 import os
@@ -15,8 +15,8 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from tickets.consumers import AllowedHostsOriginValidator  # noqa: E402
-from tickets.routing import websocket_urlpatterns  # noqa: E402
+from tickets.live.origin import AllowedHostsOriginValidator  # noqa: E402
+from tickets.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

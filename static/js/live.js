@@ -5,6 +5,7 @@
  * - Reconnects with exponential backoff and jitter; after every (re)connect it fetches the
  *   page's resync URL so whatever happened while offline is shown.
  * - Server text is only ever inserted with textContent (Live.el), never as HTML.
+ * - Event kinds come by name from the page (#event-kinds, tickets.live.kinds): Live.KINDS.CREATED.
  */
 (function () {
   "use strict";
@@ -20,6 +21,8 @@
     loginUrl: statusEl.getAttribute("data-login-url") || "/accounts/login/",
     userId: Number(statusEl.getAttribute("data-user-id")),
   };
+  var kindsEl = document.getElementById("event-kinds");
+  var KINDS = Object.freeze(kindsEl ? JSON.parse(kindsEl.textContent) : {});
   var CLOSE_LOGIN_REQUIRED = 4401;
   var CLOSE_FORBIDDEN = 4403;
   var PING_EVERY = 25000;
@@ -327,6 +330,7 @@
 
   window.Live = {
     userId: config.userId,
+    KINDS: KINDS,
     onEvent: function (fn) { handlers.event.push(fn); },
     onResync: function (fn) { handlers.resync.push(fn); },
     onOpen: function (fn) { handlers.open.push(fn); },

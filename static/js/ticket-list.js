@@ -11,6 +11,7 @@
   }
   var tbody = table.querySelector("tbody");
   var me = Live.userId;
+  var KINDS = Live.KINDS;
   var filters = {
     q: (table.getAttribute("data-filter-q") || "").toLowerCase(),
     status: table.getAttribute("data-filter-status") || "",
@@ -148,7 +149,7 @@
     if (sort === "updated") {
       return true;
     }
-    return (sort === "created" || sort === "ref") && event.kind === "created";
+    return (sort === "created" || sort === "ref") && event.kind === KINDS.CREATED;
   }
 
   function findRow(id) {

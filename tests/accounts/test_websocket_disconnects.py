@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from django.test import Client
 
 from tests.conftest import login
-from tickets.events import session_group, user_group
+from tickets.live.groups import session_group, user_group
 
 
 def messages_after(groups: list[str], action: Callable[[], Any]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from accounts.session_store import SessionStore
 from audit.models import SecurityEvent
 from tests.conftest import make_user
 from tests.live.conftest import WAIT, live_session, open_socket, run, socket
-from tickets.consumers import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
+from tickets.live.admission import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
 
 pytestmark = [
     pytest.mark.asyncio,

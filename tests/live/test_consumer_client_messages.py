@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.live.conftest import close_code, live_session, nothing_more, open_socket, run
-from tickets.consumers import CLIENT_MESSAGES_PER_MINUTE, CLOSE_TOO_MANY_MESSAGES
+from tickets.live.consumer import CLIENT_MESSAGES_PER_MINUTE, CLOSE_TOO_MANY_MESSAGES
 
 pytestmark = [
     pytest.mark.asyncio,

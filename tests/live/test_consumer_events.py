@@ -9,7 +9,7 @@ from django.db import transaction
 from tests.conftest import make_user
 from tests.live.conftest import close_code, events, live_session, nothing_more, open_socket, run
 from tickets import services
-from tickets.consumers import CLOSE_FORBIDDEN
+from tickets.live.admission import CLOSE_FORBIDDEN
 from tickets.models import Priority, Status
 
 pytestmark = [
@@ -212,13 +212,13 @@ async def test_losing_every_role_closes_the_socket(agent):
 async def test_closed_sockets_leave_no_subscription_behind(agent, manager, queue_a):
     import asyncio
 
-    from tickets import consumers
+    from tickets.live import hub as live_hub
 
     sockets = [
         await open_socket(await run(live_session, agent)),
         await open_socket(await run(live_session, manager)),
     ]
-    hub = consumers._hubs[asyncio.get_running_loop()]
+    hub = live_hub.hubs[asyncio.get_running_loop()]
     assert set(hub.members) == {f"queue_{queue_a.pk}", "queue_all"}
     for socket in sockets:
         await socket.disconnect()

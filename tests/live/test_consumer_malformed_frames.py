@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from channels.layers import get_channel_layer
@@ -14,8 +15,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from tests.live.conftest import WAIT, close_code, live_session, nothing_more, open_socket, run
-from tickets import consumers
-from tickets.consumers import (
+from tickets.live import hub as live_hub
+from tickets.live.consumer import (
     CLIENT_MESSAGES_PER_MINUTE,
     CLOSE_SERVER_ERROR,
     CLOSE_TOO_MANY_MESSAGES,
@@ -26,6 +27,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
+# Tasks the consumer and the hub start run coroutines defined in these files.
+LIVE_DIR = str(Path(live_hub.__file__).parent)
 JUNK_TEXT = [
     " ",
     "\x00",
@@ -78,7 +81,7 @@ def _our_tasks() -> list[asyncio.Task]:
     return [
         task
         for task in asyncio.all_tasks()
-        if not task.done() and "consumers.py" in str(task.get_coro().cr_code.co_filename)
+        if not task.done() and LIVE_DIR in str(task.get_coro().cr_code.co_filename)
     ]
 
 
@@ -96,7 +99,7 @@ async def assert_nothing_left_behind() -> None:
     await _settle()
     assert _layer_groups() == {}
     loop = asyncio.get_running_loop()
-    hub, watchdog = consumers._hubs.get(loop), consumers._watchdogs.get(loop)
+    hub, watchdog = live_hub.hubs.get(loop), live_hub.watchdogs.get(loop)
     assert hub is None or not hub.members
     assert watchdog is None or not watchdog.sockets
     assert _our_tasks() == []

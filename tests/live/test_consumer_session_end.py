@@ -9,12 +9,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from accounts import session_policy
+from accounts import session_policy, signals
 from accounts.models import TOTPDevice
 from accounts.session_store import SessionStore
 from tests.live.conftest import close_code, live_session, nothing_more, open_socket, run
-from tickets import events
-from tickets.consumers import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
+from tickets.live.admission import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -47,13 +46,13 @@ async def test_logging_out_closes_the_sockets_of_that_session_only(agent):
 async def test_revoking_a_session_closes_its_sockets(agent):
     key = await run(live_session, agent)
     socket = await open_socket(key)
-    await run(events.disconnect_sessions, [key], reason="revoked")
+    await run(signals.announce_sessions_ended, [key], reason="revoked")
     assert await close_code(socket) == CLOSE_LOGIN_REQUIRED
 
 
 async def test_deactivating_a_user_closes_all_her_sockets(agent):
     sockets = [await open_socket(await run(live_session, agent)) for _ in range(2)]
-    await run(events.disconnect_user, agent.pk, reason="deactivated")
+    await run(signals.announce_user_sessions_ended, agent.pk, reason="deactivated")
     for socket in sockets:
         assert await close_code(socket) == CLOSE_LOGIN_REQUIRED
 

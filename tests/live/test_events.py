@@ -1,4 +1,4 @@
-"""tickets/events.py: what is published, when, and what it costs per event."""
+"""tickets/live/events.py: what is published, when, and what it costs per event."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ def test_ticket_fields_hold_display_data_only(ticket_a):
     }  # fmt: skip
 
 
-def test_loading_a_ticket_with_deferred_fields_costs_no_extra_query(
-    ticket_a, django_assert_num_queries
-):
+def test_no_model_signal_assembles_events(ticket_a, django_assert_num_queries):
+    from django.db.models.signals import post_init, post_save
+
+    from tickets.models import Activity
+
+    # Services build their events; loading a ticket or saving a history line does nothing more.
+    assert not post_init.has_listeners(Ticket)
+    assert not post_save.has_listeners(Activity)
     with django_assert_num_queries(1):
-        ticket = Ticket.objects.only("id").get(pk=ticket_a.pk)
-    assert "_live_was" not in ticket.__dict__
+        Ticket.objects.only("id").get(pk=ticket_a.pk)
 
 
 @pytest.mark.asyncio

@@ -21,8 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.actors import staff_user
-from tickets.events import ALL_QUEUES_GROUP, publish, queue_group, to_json
+from tickets.live.groups import ALL_QUEUES_GROUP, queue_group
 from tickets.live.kinds import EventKind
+from tickets.live.publish import publish, to_json
 from tickets.models import Activity, Ticket
 
 # The ticket fields a dashboard counts by; their values before a change travel as ``was``.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tickets.consumers import DashboardConsumer
+from tickets.live.consumer import DashboardConsumer
 
 websocket_urlpatterns = [
     path("ws/dashboard/", DashboardConsumer.as_asgi(), name="ws_dashboard"),
