@@ -1,4 +1,4 @@
-"""Admin site for managers. Ticket saves go through tickets/services.py."""
+"""Admin site for managers. Ticket saves go through tickets/services/."""
 
 from __future__ import annotations
 

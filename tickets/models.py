@@ -1,6 +1,6 @@
 """The helpdesk's data: queues with SLA targets, contacts, tickets, comments and activity.
 
-Writes go through tickets/services.py; reads that depend on the viewer through
+Writes go through tickets/services/; reads through tickets/selectors.py and
 tickets/access.py. Personal data is encrypted in the model layer (ticketsystem/crypto.py).
 """
 
