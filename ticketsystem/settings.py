@@ -459,8 +459,6 @@ try:
     BACKUP_DRILL_MAX_AGE_DAYS = envint("BACKUP_DRILL_MAX_AGE_DAYS", 8, minimum=1)
     # verifybackup restores into a scratch database named <prefix>_<random>, then drops it.
     BACKUP_SCRATCH_DB_PREFIX = envstr("BACKUP_SCRATCH_DB_PREFIX", "")
-    # The encrypted attachment store (backed up when the directory exists).
-    ATTACHMENT_DIR = Path(envstr("ATTACHMENT_DIR", str(DATA_DIR / "attachments"))).resolve()
 
     # /metrics: a bearer token (32+ characters) and/or an IP allow-list (addresses or networks).
     METRICS_TOKEN = envsecret("METRICS_TOKEN")
