@@ -23,7 +23,7 @@ from django.conf import settings
 from ops import gpg
 from ops.backups.sets import DB_PART, LEGACY_FILES_PART, MANIFEST_PART, BackupSet, list_sets
 from ops.gpg import BackupError, one_line
-from ticketsystem.crypto import KeyringError, parse_blind_index_key
+from ticketsystem.cipher import KeyringError, parse_blind_index_key
 
 # Format 2: signed (a "mac" entry). Format 1 sets carried no MAC and are refused.
 MANIFEST_FORMAT = 2
