@@ -24,7 +24,8 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
-from ticketsystem.crypto import EncryptedTextField, Undecryptable, blind_index
+from ticketsystem.cipher import blind_index
+from ticketsystem.crypto import EncryptedTextField, Undecryptable
 
 TOTP_KEY_BYTES = 20
 BACKUP_CODE_COUNT = 10

@@ -130,7 +130,6 @@ def main() -> None:
             **env,
             "BACKUP_DIR": f"{tmp}/ours",
             "BACKUP_GPG_PUBLIC_KEY_FILE": str(public),
-            "ATTACHMENT_DIR": f"{tmp}/no-attachments",
         }
         pg_env = {**os.environ}
         times: dict[str, list[float]] = {"ours": [], "baseline": [], "baseline-z0": []}

@@ -26,7 +26,8 @@ from django.db import transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from tickets.models import Attachment, Contact, Queue, Ticket  # noqa: E402
-from ticketsystem.crypto import decrypt, encrypt, encrypted_fields, generate_key  # noqa: E402
+from ticketsystem.cipher import decrypt, encrypt, generate_key  # noqa: E402
+from ticketsystem.crypto import encrypted_fields  # noqa: E402
 from ticketsystem.keyrotation import rotate_field  # noqa: E402
 
 OLD = f"bench_old:{generate_key()}"

@@ -114,7 +114,11 @@ def check_backup_age() -> CheckResult:
 
     limit = timedelta(hours=settings.BACKUP_MAX_AGE_HOURS)
     try:
-        last = BackupRun.objects.filter(kind="backup", ok=True).order_by("-finished_at").first()
+        last = (
+            BackupRun.objects.filter(kind=BackupRun.Kind.BACKUP, ok=True)
+            .order_by("-finished_at")
+            .first()
+        )
     except DatabaseError:
         return CheckResult("backup_age", None, "unknown (database unavailable)")
     if last is None:
@@ -129,10 +133,16 @@ def check_restore_drill() -> CheckResult:
     from ops.models import BackupRun
 
     try:
-        last = BackupRun.objects.filter(kind="verify").order_by("-finished_at").first()
-        last_ok = BackupRun.objects.filter(kind="verify", ok=True).order_by("-finished_at").first()
+        last = BackupRun.objects.filter(kind=BackupRun.Kind.VERIFY).order_by("-finished_at").first()
+        last_ok = (
+            BackupRun.objects.filter(kind=BackupRun.Kind.VERIFY, ok=True)
+            .order_by("-finished_at")
+            .first()
+        )
         first_backup = (
-            BackupRun.objects.filter(kind="backup", ok=True).order_by("finished_at").first()
+            BackupRun.objects.filter(kind=BackupRun.Kind.BACKUP, ok=True)
+            .order_by("finished_at")
+            .first()
         )
     except DatabaseError:
         return CheckResult("restore_drill", None, "unknown (database unavailable)")

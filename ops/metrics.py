@@ -116,8 +116,8 @@ class HelpdeskCollector:
                 recent.get("locked_out", 0),
             )
             for kind, name, what in (
-                ("backup", "backup", "backup"),
-                ("verify", "restore_drill", "restore drill"),
+                (BackupRun.Kind.BACKUP, "backup", "backup"),
+                (BackupRun.Kind.VERIFY, "restore_drill", "restore drill"),
             ):
                 last = (
                     BackupRun.objects.filter(kind=kind, ok=True)

@@ -15,7 +15,7 @@ from django.core import checks as django_checks
 from ops import gpg
 from ops.gpg import BackupError
 from ops.health import check_audit_chain, check_backup_age
-from ticketsystem.crypto import KeyringError, parse_blind_index_key, parse_keyring
+from ticketsystem.cipher import KeyringError, parse_blind_index_key, parse_keyring
 from ticketsystem.production import secret_key_problem
 
 # Every secret the project reads with envsecret(): NAME or NAME_FILE.

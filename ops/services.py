@@ -25,7 +25,7 @@ EVENTS = {
 def backup_run_record(
     *,
     actor: Any = None,
-    kind: str,
+    kind: BackupRun.Kind,
     name: str,
     started_at: datetime,
     ok: bool,

@@ -96,8 +96,8 @@ def monitoring(request: HttpRequest) -> HttpResponse:
             "last_run": last_run,
             "stale": stale,
             "stale_minutes": MONITOR_STALE_AFTER_MINUTES,
-            "backups": BackupRun.objects.filter(kind="backup")[:10],
-            "drills": BackupRun.objects.exclude(kind="backup")[:10],
+            "backups": BackupRun.objects.filter(kind=BackupRun.Kind.BACKUP)[:10],
+            "drills": BackupRun.objects.exclude(kind=BackupRun.Kind.BACKUP)[:10],
             "max_age_hours": settings.BACKUP_MAX_AGE_HOURS,
         },
     )

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def production_env(secret_dir: Path, **overrides: str) -> dict[str, str]:
     """A complete production environment whose secrets live in files under secret_dir."""
-    from ticketsystem.crypto import generate_key
+    from ticketsystem.cipher import generate_key
 
     values = {
         "secret_key": secrets.token_urlsafe(64),

@@ -7,6 +7,9 @@ process with a one-line reason instead of silently falling back to a default.
 from __future__ import annotations
 
 import os
+import secrets
+from base64 import urlsafe_b64encode
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -62,3 +65,20 @@ def envint(name: str, default: int, *, minimum: int | None = None) -> int:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
+
+
+def dev_secret(data_dir: Path, name: str, make: Callable[[], str]) -> str:
+    """Development only: a secret generated once and kept in DATA_DIR (mode 0600)."""
+    path = data_dir / "dev-secrets" / name.lower()
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = make()
+    path.touch(mode=0o600)
+    path.write_text(value + "\n", encoding="utf-8")
+    return value
+
+
+def random_key() -> str:
+    """32 random bytes, base64url encoded: a development key."""
+    return urlsafe_b64encode(secrets.token_bytes(32)).decode()

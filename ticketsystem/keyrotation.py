@@ -16,13 +16,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from ticketsystem.crypto import (
-    DecryptionError,
-    EncryptedFieldMixin,
-    decryption_failed,
-    encrypted_fields,
-    get_keyring,
-)
+from ticketsystem.cipher import DecryptionError, get_keyring
+from ticketsystem.crypto import EncryptedFieldMixin, decryption_failed, encrypted_fields
 
 # Binary values can be megabytes each: re-encrypt fewer per transaction.
 BINARY_BATCH_LIMIT = 10

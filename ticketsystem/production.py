@@ -18,7 +18,7 @@ def secret_key_problem(key: str) -> str | None:
 
 def key_problems(config: Mapping[str, Any]) -> dict[str, str]:
     """What is wrong with each configured key, by setting name (every mode needs them)."""
-    from ticketsystem.crypto import KeyringError, parse_blind_index_key, parse_keyring
+    from ticketsystem.cipher import KeyringError, parse_blind_index_key, parse_keyring
 
     problems: dict[str, str] = {}
     try:

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import secrets
 import sys
-from base64 import urlsafe_b64encode
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
 
-from ticketsystem.env import ConfigError, envbool, envint, envlist, envsecret, envstr
+from ticketsystem.env import (
+    ConfigError,
+    dev_secret,
+    envbool,
+    envint,
+    envlist,
+    envsecret,
+    envstr,
+    random_key,
+)
+from ticketsystem.logconfig import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -39,31 +47,19 @@ try:
     DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / "data"))).resolve()
     DEBUG = envbool("DEBUG", False)
 
-    def _dev_secret(name: str, make: Callable[[], str]) -> str:
-        """Development only: a secret generated once and kept in DATA_DIR (mode 0600)."""
-        path = DATA_DIR / "dev-secrets" / name.lower()
-        if path.exists():
-            return path.read_text(encoding="utf-8").strip()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        value = make()
-        path.touch(mode=0o600)
-        path.write_text(value + "\n", encoding="utf-8")
-        return value
-
-    def _b64key() -> str:
-        return urlsafe_b64encode(secrets.token_bytes(32)).decode()
-
     SECRET_KEY = envsecret("SECRET_KEY")
     FIELD_ENCRYPTION_KEYS = envsecret("FIELD_ENCRYPTION_KEYS")
     BLIND_INDEX_KEY = envsecret("BLIND_INDEX_KEY")
     AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY")
     if not PRODUCTION:
-        SECRET_KEY = SECRET_KEY or _dev_secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
-        FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or _dev_secret(
-            "FIELD_ENCRYPTION_KEYS", lambda: f"dev1:{_b64key()}"
+        SECRET_KEY = SECRET_KEY or dev_secret(
+            DATA_DIR, "SECRET_KEY", lambda: secrets.token_urlsafe(50)
         )
-        BLIND_INDEX_KEY = BLIND_INDEX_KEY or _dev_secret("BLIND_INDEX_KEY", _b64key)
-        AUDIT_HMAC_KEY = AUDIT_HMAC_KEY or _dev_secret("AUDIT_HMAC_KEY", _b64key)
+        FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or dev_secret(
+            DATA_DIR, "FIELD_ENCRYPTION_KEYS", lambda: f"dev1:{random_key()}"
+        )
+        BLIND_INDEX_KEY = BLIND_INDEX_KEY or dev_secret(DATA_DIR, "BLIND_INDEX_KEY", random_key)
+        AUDIT_HMAC_KEY = AUDIT_HMAC_KEY or dev_secret(DATA_DIR, "AUDIT_HMAC_KEY", random_key)
 
     ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
     CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
@@ -369,37 +365,7 @@ if not PRODUCTION:
 
 # --- Logging ------------------------------------------------------------------------------
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "security": {"format": "%(asctime)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "security": (
-            {
-                "class": "logging.handlers.WatchedFileHandler",
-                "filename": SECURITY_LOG_FILE,
-                "formatter": "security",
-            }
-            if SECURITY_LOG_FILE
-            else {"class": "logging.StreamHandler", "formatter": "security"}
-        ),
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        # python-gnupg warns on every failed decrypt; our commands already say why in one line.
-        "gnupg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        "ticketsystem.security": {
-            "handlers": ["security"],
-            "level": "INFO",
-            "propagate": False,
-        },
-    },
-}
+LOGGING = logging_config(level=LOG_LEVEL, security_log_file=SECURITY_LOG_FILE)
 
 # --- Audit: security events, model history, attachments, GDPR (issue 4) -------------------
 
@@ -459,8 +425,6 @@ try:
     BACKUP_DRILL_MAX_AGE_DAYS = envint("BACKUP_DRILL_MAX_AGE_DAYS", 8, minimum=1)
     # verifybackup restores into a scratch database named <prefix>_<random>, then drops it.
     BACKUP_SCRATCH_DB_PREFIX = envstr("BACKUP_SCRATCH_DB_PREFIX", "")
-    # The encrypted attachment store (backed up when the directory exists).
-    ATTACHMENT_DIR = Path(envstr("ATTACHMENT_DIR", str(DATA_DIR / "attachments"))).resolve()
 
     # /metrics: a bearer token (32+ characters) and/or an IP allow-list (addresses or networks).
     METRICS_TOKEN = envsecret("METRICS_TOKEN")

@@ -13,7 +13,8 @@ from tests.testenv import TEST_KEYS
 from tickets import services
 from tickets.models import Attachment, Contact, Ticket
 from tickets.services import attachment_add
-from ticketsystem.crypto import UNDECRYPTABLE_TEXT, Undecryptable, generate_key, is_undecryptable
+from ticketsystem.cipher import generate_key
+from ticketsystem.crypto import UNDECRYPTABLE_TEXT, Undecryptable, is_undecryptable
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from audit.models import SecurityEvent
 from tests.helpers import PNG, flip_bit, raw_get, raw_set, upload
 from tickets import services
 from tickets.services import attachment_add
-from ticketsystem.crypto import generate_key
+from ticketsystem.cipher import generate_key
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from ticketsystem.crypto import parse_blind_index_key, parse_keyring
+from ticketsystem.cipher import parse_blind_index_key, parse_keyring
 
 
 def run(*args: str) -> str:

@@ -16,7 +16,8 @@ from tests.testenv import TEST_KEYS
 from tickets import services
 from tickets.models import Attachment, Comment, Contact, Ticket
 from tickets.services import attachment_add
-from ticketsystem.crypto import encrypted_fields, generate_key, key_id_of
+from ticketsystem.cipher import generate_key, key_id_of
+from ticketsystem.crypto import encrypted_fields
 
 CURRENT, OLD = TEST_KEYS["FIELD_ENCRYPTION_KEYS"].split(",")  # "t2:...", "t1:..."
 ONLY_OLD = OLD

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from tests.helpers import flip_bit
-from ticketsystem.crypto import (
+from ticketsystem.cipher import (
     DecryptionError,
     KeyringError,
     blind_index,

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ops.backups import sign_manifest
+from ops.backups.manifest import sign_manifest
 from tests.ops.conftest import DB_PREFIX, GpgKeys, database_url, server_params
 
 
@@ -52,6 +52,24 @@ def reseal_manifest(directory: Path, base: str, part: str = "db.gpg") -> None:
     data = (directory / f"{base}.{part}").read_bytes()
     manifest["files"][part] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
     write_manifest(directory, base, manifest)
+
+
+def add_legacy_files_part(directory: Path, base: str, data: bytes = b"") -> Path:
+    """Give a set the attachment archive older sets carried, listed in its (re-signed) manifest.
+
+    The app never decrypts that part, so any bytes do.
+    """
+    data = data or secrets.token_bytes(3000)
+    path = directory / f"{base}.files.tar.gpg"
+    path.write_bytes(data)
+    manifest = read_manifest(directory, base)
+    manifest["files"]["files.tar.gpg"] = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+    manifest["attachments"] = {"files": 1, "bytes": 2900}
+    write_manifest(directory, base, manifest)
+    return path
 
 
 def copy_set(directory: Path, base: str, new_base: str) -> None:
@@ -193,7 +211,6 @@ def forge_set(keys: GpgKeys, directory: Path, base: str, canary: Path) -> dict[s
         "row_counts": {"pwned": 1},
         "migrations": {},
         "latest_migration": None,
-        "attachments": None,
         "files": {"db.gpg": {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}},
         "recipients": [keys.fingerprint],
         "duration_seconds": 1.0,

@@ -109,7 +109,6 @@ def gpg_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpgKeys]:
 def backup_settings(settings: Any, tmp_path: Path, gpg_keys: GpgKeys) -> Any:
     """Backups into a temporary BACKUP_DIR with the throwaway keys."""
     settings.BACKUP_DIR = tmp_path / "backups"
-    settings.ATTACHMENT_DIR = tmp_path / "attachments"
     settings.BACKUP_NAME = "ticketsystem"
     settings.BACKUP_GPG_PUBLIC_KEY_FILE = str(gpg_keys.public)
     settings.BACKUP_GPG_RECIPIENTS = []

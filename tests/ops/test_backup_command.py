@@ -20,9 +20,13 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from audit.models import SecurityEvent
-from ops import backups
+from ops.backups.database import BACKUP_LOCK_ID
+from ops.backups.manifest import manifest_mac
+from ops.backups.retention import prune
 from ops.models import BackupRun
+from tests.helpers import PNG, upload
 from tests.ops.backup_helpers import (
+    add_legacy_files_part,
     copy_set,
     decrypt_head,
     forge_set,
@@ -31,6 +35,7 @@ from tests.ops.backup_helpers import (
     recipients,
 )
 from tests.ops.conftest import BASE_DIR, database_url
+from tickets.services import attachment_add
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -60,7 +65,7 @@ def test_it_writes_an_encrypted_set_with_a_manifest(backup_settings, gpg_keys, t
     assert manifest["app_version"] == "0.1.0"
     assert manifest["recipients"] == [gpg_keys.fingerprint]
     assert manifest["format"] == 2
-    assert manifest["mac"] == backups.manifest_mac(manifest)
+    assert manifest["mac"] == manifest_mac(manifest)
     assert dump.stat().st_mode & 0o077 == 0
     # Encrypted to our key (the encryption subkey's id shows up), and inside is pg_dump's archive.
     assert "[GNUPG:] ENC_TO" in recipients(gpg_keys, dump)
@@ -111,34 +116,41 @@ def test_it_refuses_a_pinned_fingerprint_that_is_not_in_the_key_file(backup_sett
 
 def test_it_refuses_to_run_while_another_backup_holds_the_lock(backup_settings):
     with psycopg.connect(database_url(connection.settings_dict["NAME"])) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", [backups.BACKUP_LOCK_ID])
+        other.execute("SELECT pg_advisory_lock(%s)", [BACKUP_LOCK_ID])
         with pytest.raises(CommandError, match="another backup is running"):
             call_command("backup")
     assert visible_files(backup_settings.BACKUP_DIR) == []
 
 
-def test_it_backs_up_the_attachment_store(backup_settings, gpg_keys, tmp_path):
-    store = backup_settings.ATTACHMENT_DIR
-    (store / "ab").mkdir(parents=True)
-    (store / "ab" / "one.bin").write_bytes(os.urandom(5000))
-    (store / "two.bin").write_bytes(b"x" * 10)
-    (store / "link").symlink_to("/etc/passwd")  # never followed out of the store
+def test_attachments_are_backed_up_inside_the_database_dump(backup_settings, agent, ticket_a):
+    attachment_add(actor=agent, ticket=ticket_a, upload=upload("pixel.png", PNG))
 
     call_command("backup", stdout=io.StringIO())
 
     base = only_set(backup_settings.BACKUP_DIR)
     manifest = read_manifest(backup_settings.BACKUP_DIR, base)
-    assert manifest["attachments"] == {"files": 2, "bytes": 5010}
-    assert set(manifest["files"]) == {"db.gpg", "files.tar.gpg"}
-    archive = backup_settings.BACKUP_DIR / f"{base}.files.tar.gpg"
-    assert "[GNUPG:] ENC_TO" in recipients(gpg_keys, archive)
+    assert manifest["row_counts"]["tickets_attachment"] == 1
+    assert set(manifest["files"]) == {"db.gpg"} and "attachments" not in manifest
+
+
+def test_retention_deletes_the_attachment_archive_of_an_old_set(backup_settings):
+    call_command("backup", stdout=io.StringIO())
+    directory = backup_settings.BACKUP_DIR
+    base = only_set(directory)
+    old = (timezone.now() - timedelta(days=40)).strftime("ticketsystem-%Y%m%dT%H%M%SZ")
+    copy_set(directory, base, old)
+    add_legacy_files_part(directory, old)
+
+    assert prune(30) == [old]
+
+    assert visible_files(directory) == [f"{base}.db.gpg", f"{base}.manifest.json"]
 
 
 def test_it_records_the_run_and_a_security_event(backup_settings):
     call_command("backup", stdout=io.StringIO())
 
     run = BackupRun.objects.get()
-    assert run.ok and run.kind == "backup" and run.size > 0
+    assert run.ok and run.kind == BackupRun.Kind.BACKUP and run.size > 0
     assert run.name == only_set(backup_settings.BACKUP_DIR)
     event = SecurityEvent.objects.get(action="backup_created")
     assert event.resource == run.name
@@ -152,7 +164,6 @@ def test_a_full_disk_fails_with_one_line_and_leaves_no_file(backup_settings, gpg
         "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
         "BACKUP_DIR": str(target),
         "BACKUP_GPG_PUBLIC_KEY_FILE": str(gpg_keys.public),
-        "ATTACHMENT_DIR": str(tmp_path / "none"),
     }
     # A 16 KiB tmpfs in a private mount namespace: a real ENOSPC, gone when the command ends.
     script = (
@@ -189,7 +200,7 @@ def test_retention_deletes_only_its_own_expired_sets(backup_settings):
     for name in foreign:
         (directory / name).write_bytes(b"not ours")
 
-    deleted = backups.prune(30)
+    deleted = prune(30)
 
     remaining = visible_files(directory)
     assert f"ticketsystem-{old}" in deleted
@@ -205,7 +216,7 @@ def test_retention_never_deletes_the_newest_good_set(backup_settings):
     directory = backup_settings.BACKUP_DIR
     base = only_set(directory)
 
-    deleted = backups.prune(1, now=timezone.now() + timedelta(days=400))
+    deleted = prune(1, now=timezone.now() + timedelta(days=400))
 
     assert deleted == []
     assert f"{base}.manifest.json" in visible_files(directory)
@@ -220,7 +231,7 @@ def test_a_forged_newer_set_does_not_count_as_the_newest_good_one(
     forged = (timezone.now() + timedelta(days=1)).strftime("ticketsystem-%Y%m%dT%H%M%SZ")
     forge_set(gpg_keys, directory, forged, canary)
 
-    deleted = backups.prune(1, now=timezone.now() + timedelta(days=400))
+    deleted = prune(1, now=timezone.now() + timedelta(days=400))
 
     assert base not in deleted and f"{base}.manifest.json" in visible_files(directory)
     assert forged in deleted
@@ -243,4 +254,4 @@ def test_a_retention_longer_than_the_calendar_keeps_every_set(backup_settings):
     call_command("backup", "--keep-days", "9" * 40, stdout=io.StringIO())
 
     assert f"{old}.manifest.json" in visible_files(directory)
-    assert BackupRun.objects.filter(kind="backup", ok=True).count() == 2
+    assert BackupRun.objects.filter(kind=BackupRun.Kind.BACKUP, ok=True).count() == 2

@@ -6,7 +6,6 @@ temporary directory, so the project's real SQLite settings are exercised.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from tests.ops.conftest import BASE_DIR, manage, sqlite_env
 SEED = """
 from django.contrib.auth.models import Group
 from tests.conftest import make_user
+from tests.helpers import PNG, upload
 from tickets import services
 from tickets.models import Queue
 from audit.events import record_event
@@ -35,19 +35,18 @@ u = make_user("alice", "agent"); q.members.add(u)
 for i in range(5):
     t = services.ticket_create(actor=u, queue=q, subject=f"Case {i}", description=f"secret {i}")
     services.comment_add(actor=u, ticket=t, body="a reply")
+services.attachment_add(actor=u, ticket=t, upload=upload("pixel.png", PNG))
 record_event("login_failed", username="mallory", ip="203.0.113.9")
 """
 
 
 @pytest.fixture(scope="module")
 def sqlite_site(tmp_path_factory, gpg_keys):
-    """A migrated, seeded SQLite site with one attachment file and one backup."""
+    """A migrated, seeded SQLite site (one attachment among its rows) and one backup."""
     data = tmp_path_factory.mktemp("sqlite-site")
     env = sqlite_env(data, gpg_keys)
     manage("migrate", "--noinput", env=env, check=True)
     manage("shell", "-c", SEED, env=env, check=True)
-    (data / "attachments").mkdir()
-    (data / "attachments" / "file.bin").write_bytes(os.urandom(4096))
     result = manage("backup", env=env)
     assert result.returncode == 0, result.stderr
     return data, env
@@ -69,12 +68,13 @@ def copy_backups(data, tmp_path):
     return target
 
 
-def test_it_backs_up_the_sqlite_database_and_attachments(sqlite_site):
+def test_it_backs_up_the_sqlite_database_attachments_included(sqlite_site):
     data, _ = sqlite_site
     backups = data / "backups"
     base = only_set(backups)
     names = sorted(p.name for p in backups.iterdir() if not p.name.startswith("."))
-    assert names == [f"{base}.db.gpg", f"{base}.files.tar.gpg", f"{base}.manifest.json"]
+    assert names == [f"{base}.db.gpg", f"{base}.manifest.json"]
+    assert read_manifest(backups, base)["row_counts"]["tickets_attachment"] == 1
     assert b"SQLite format" not in (backups / f"{base}.db.gpg").read_bytes()
 
 
@@ -83,7 +83,6 @@ def test_the_drill_restores_into_memory_and_matches_counts(sqlite_site):
     result = manage("verifybackup", "--latest", env=env)
     assert result.returncode == 0, result.stderr
     assert "restored into an in-memory database" in result.stdout
-    assert "1 attachment files" in result.stdout
 
 
 def test_restore_writes_a_new_sqlite_file_with_the_same_rows(sqlite_site, tmp_path):
@@ -95,27 +94,22 @@ def test_restore_writes_a_new_sqlite_file_with_the_same_rows(sqlite_site, tmp_pa
         str(data / "backups" / f"{base}.manifest.json"),
         "--database",
         f"sqlite:///{target}",
-        "--attachments-dir",
-        str(tmp_path / "files"),
         env=env,
     )
     assert result.returncode == 0, result.stderr
     restored = sqlite3.connect(target)
     original = sqlite3.connect(data / "ticketsystem.sqlite3")
-    for table in ("tickets_ticket", "tickets_comment", "audit_securityevent", "auth_user"):
+    tables = ("tickets_ticket", "tickets_comment", "tickets_attachment", "audit_securityevent")
+    for table in (*tables, "auth_user"):
         query = f"SELECT * FROM {table} ORDER BY 1"  # noqa: S608
         rows = restored.execute(query).fetchall()
         assert rows == original.execute(query).fetchall()[: len(rows)] and rows, table
-    assert (tmp_path / "files" / "file.bin").read_bytes() == (
-        data / "attachments" / "file.bin"
-    ).read_bytes()
     # A second restore onto the now non-empty file needs --force.
     again = manage(
         "restorebackup",
         str(data / "backups" / f"{base}.db.gpg"),
         "--database",
         f"sqlite:///{target}",
-        "--skip-attachments",
         env=env,
     )
     fails(again, "is not empty")
@@ -159,7 +153,6 @@ def test_damaged_backups_are_refused_and_nothing_is_restored(
             str(dump),
             "--database",
             f"sqlite:///{target}",
-            "--skip-attachments",
             env=env,
         ),
         message,
@@ -187,7 +180,6 @@ def test_key_problems_fail_with_one_line(sqlite_site, gpg_keys, tmp_path, variab
             str(data / "backups" / f"{only_set(data / 'backups')}.db.gpg"),
             "--database",
             f"sqlite:///{target}",
-            "--skip-attachments",
             env=env,
         ),
         message,
@@ -200,8 +192,6 @@ def test_key_problems_fail_with_one_line(sqlite_site, gpg_keys, tmp_path, variab
     [
         ("database-under-a-file", "cannot write"),
         ("database-where-nothing-can-be-made", "cannot write"),
-        ("attachments-in-a-file", "as the attachment directory: Not a directory"),
-        ("attachments-where-nothing-can-be-made", "as the attachment directory: No such file"),
     ],
 )
 def test_a_restore_target_that_cannot_be_written_fails_with_one_line(
@@ -210,22 +200,15 @@ def test_a_restore_target_that_cannot_be_written_fails_with_one_line(
     data, env = sqlite_site
     a_file = tmp_path / "a-file"
     a_file.write_text("not a directory\n")
-    target, files = tmp_path / "target.sqlite3", tmp_path / "files"
     if where == "database-under-a-file":
         target = a_file / "target.sqlite3"
-    elif where == "database-where-nothing-can-be-made":
-        target = Path("/proc/no-such-process/target.sqlite3")
-    elif where == "attachments-in-a-file":
-        files = a_file
     else:
-        files = Path("/proc/no-such-process/files")
+        target = Path("/proc/no-such-process/target.sqlite3")
     result = manage(
         "restorebackup",
         str(data / "backups" / f"{only_set(data / 'backups')}.manifest.json"),
         "--database",
         f"sqlite:///{target}",
-        "--attachments-dir",
-        str(files),
         env=env,
     )
     fails(result, message)

@@ -111,7 +111,6 @@ def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
         "DATABASE_URL": url(database),
         "DATA_DIR": str(tmp_path / "data"),
         "BACKUP_DIR": str(backups),
-        "ATTACHMENT_DIR": str(tmp_path / "no-attachments"),
         "BACKUP_GPG_PUBLIC_KEY_FILE": str(gpg_keys.public),
         "BACKUP_GPG_PRIVATE_KEY_FILE": str(gpg_keys.secret),
         "BACKUP_GPG_PASSPHRASE_FILE": str(gpg_keys.passphrase_file),
@@ -157,8 +156,8 @@ def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
         manifest = str(backups / f"{only_set(backups)}.manifest.json")
         with psycopg.connect(url("postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(restored)))
-        run("restorebackup", manifest, "--database", url(restored), "--skip-attachments")
-        run("restorebackup", manifest, "--database", url(restored), "--skip-attachments", "--force")
+        run("restorebackup", manifest, "--database", url(restored))
+        run("restorebackup", manifest, "--database", url(restored), "--force")
         with psycopg.connect(url(restored)) as conn:
             tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
             assert tables.fetchone()[0] == len(
@@ -187,7 +186,6 @@ def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
             str(backups / f"{forged}.manifest.json"),
             "--database",
             url(restored),
-            "--skip-attachments",
             "--force",
             env=env,
         )

@@ -42,7 +42,9 @@ def test_readyz_is_ready_when_database_redis_migrations_and_disk_are(
 def test_readyz_reports_backup_age_without_gating_on_it(client, db, settings, tmp_path):
     settings.DATA_DIR = tmp_path
     stale = timezone.now() - timedelta(hours=30)
-    BackupRun.objects.create(kind="backup", name="x", started_at=stale, finished_at=stale, ok=True)
+    BackupRun.objects.create(
+        kind=BackupRun.Kind.BACKUP, name="x", started_at=stale, finished_at=stale, ok=True
+    )
     body = client.get("/readyz").json()
     assert body["status"] == "ready"
     assert body["checks"]["backup_age"]["ok"] is False

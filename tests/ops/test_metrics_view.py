@@ -74,7 +74,9 @@ def test_it_exposes_requests_tickets_security_backups_and_websockets(
     record_event("login_failed", username="mallory", ip="203.0.113.9")
     record_event("locked_out", username="mallory", ip="203.0.113.9")
     done = timezone.now() - timedelta(hours=2)
-    BackupRun.objects.create(kind="backup", name="x", started_at=done, finished_at=done, ok=True)
+    BackupRun.objects.create(
+        kind=BackupRun.Kind.BACKUP, name="x", started_at=done, finished_at=done, ok=True
+    )
     cache.set("ws:open", 7)
     client.get("/healthz")
     client.get("/no-such-page/")

@@ -72,7 +72,7 @@ def monitoring(settings, tmp_path, hook):
 
 def good_backup(hours_ago: float = 1) -> None:
     finished = timezone.now() - timedelta(hours=hours_ago)
-    for kind in ("backup", "verify"):
+    for kind in (BackupRun.Kind.BACKUP, BackupRun.Kind.VERIFY):
         BackupRun.objects.create(
             kind=kind, name="x", started_at=finished, finished_at=finished, ok=True
         )
@@ -136,7 +136,7 @@ def test_a_failed_restore_drill_alerts(db, monitoring, hook):
     good_backup()
     now = timezone.now()
     BackupRun.objects.create(
-        kind="verify",
+        kind=BackupRun.Kind.VERIFY,
         name="x",
         started_at=now,
         finished_at=now,

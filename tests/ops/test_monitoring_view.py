@@ -23,7 +23,7 @@ def test_it_shows_each_check_and_the_last_backups(manager_client):
         name="disk", failing=False, summary="80.0% free", since=now, last_checked_at=now
     )
     BackupRun.objects.create(
-        kind="backup",
+        kind=BackupRun.Kind.BACKUP,
         name="ticketsystem-20250101T020000Z",
         started_at=now - timedelta(seconds=12),
         finished_at=now,
@@ -31,7 +31,7 @@ def test_it_shows_each_check_and_the_last_backups(manager_client):
         size=2048,
     )
     BackupRun.objects.create(
-        kind="verify",
+        kind=BackupRun.Kind.VERIFY,
         name="ticketsystem-20250101T020000Z",
         started_at=now,
         finished_at=now,

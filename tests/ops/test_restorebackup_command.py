@@ -16,7 +16,9 @@ from django.db import connection
 from audit.events import record_event
 from audit.models import SecurityEvent
 from ops.models import BackupRun
+from tests.helpers import PNG, upload
 from tests.ops.backup_helpers import (
+    add_legacy_files_part,
     flip_byte,
     forge_set,
     only_set,
@@ -41,6 +43,7 @@ def seeded(agent, manager, ticket_a, ticket_b, agent_b):
         actor=agent, ticket=ticket_a, body="Secret internal note", is_internal=True
     )
     services.comment_add(actor=agent, ticket=ticket_a, body="We are on it.")
+    services.attachment_add(actor=agent, ticket=ticket_a, upload=upload("pixel.png", PNG))
     record_event("login_failed", username="mallory", ip="203.0.113.9")
     record_event("login_succeeded", actor=agent, ip="198.51.100.7")
     return ticket_a
@@ -89,7 +92,6 @@ def test_a_round_trip_restores_every_row_and_the_audit_chain_still_verifies(
         str(directory / f"{base}.manifest.json"),
         "--database",
         empty_database,
-        "--skip-attachments",
         stdout=out,
     )
 
@@ -123,12 +125,11 @@ def test_it_refuses_a_database_that_is_not_empty(backup_set, empty_database):
         manifest,
         "--database",
         empty_database,
-        "--skip-attachments",
         stdout=io.StringIO(),
     )
 
     with pytest.raises(CommandError, match=r"is not empty \(\d+ tables\).*--force"):
-        call_command("restorebackup", manifest, "--database", empty_database, "--skip-attachments")
+        call_command("restorebackup", manifest, "--database", empty_database)
 
 
 def test_force_replaces_the_contents_of_a_database(backup_set, empty_database):
@@ -142,7 +143,6 @@ def test_force_replaces_the_contents_of_a_database(backup_set, empty_database):
         "--database",
         empty_database,
         "--force",
-        "--skip-attachments",
         stdout=io.StringIO(),
     )
 
@@ -158,7 +158,6 @@ def restore_fails(directory, base, url, match):
             str(directory / f"{base}.manifest.json"),
             "--database",
             url,
-            "--skip-attachments",
         )
     assert "\n" not in str(failure.value)
     assert table_names(url) == []  # nothing half-restored
@@ -181,7 +180,7 @@ def test_a_forged_set_restores_nothing_and_runs_no_sql(
     forge_set(gpg_keys, directory, base, canary)
     restore_fails(directory, base, empty_database, r"is not authentic: its MAC does not match")
     assert not canary.exists()
-    assert BackupRun.objects.get(kind="restore").ok is False
+    assert BackupRun.objects.get(kind=BackupRun.Kind.RESTORE).ok is False
 
 
 def test_a_tampered_manifest_restores_nothing(backup_set, empty_database):
@@ -276,64 +275,41 @@ def test_an_unreachable_target_fails_in_one_line_that_never_shows_its_password(b
             str(directory / f"{base}.manifest.json"),
             "--database",
             "postgres://ops:hunter2-secret@127.0.0.1:1/target",
-            "--skip-attachments",
         )
     message = str(failure.value)
     assert message.startswith("restore failed: cannot connect to postgresql target on 127.0.0.1")
     assert "\n" not in message and "hunter2" not in message
-    failed = BackupRun.objects.get(kind="restore")
+    failed = BackupRun.objects.get(kind=BackupRun.Kind.RESTORE)
     assert failed.ok is False and "hunter2" not in failed.message
     assert "hunter2" not in json.dumps(
         list(SecurityEvent.objects.values_list("details", flat=True))
     )
 
 
-def test_it_restores_attachments_next_to_the_database(
-    backup_settings, seeded, empty_database, tmp_path
-):
-    store = backup_settings.ATTACHMENT_DIR
-    (store / "ab").mkdir(parents=True)
-    payload = os.urandom(20000)
-    (store / "ab" / "blob").write_bytes(payload)
-    call_command("backup", stdout=io.StringIO())
-    directory = backup_settings.BACKUP_DIR
-    base = only_set(directory)
-    target = tmp_path / "restored-files"
+def test_an_old_set_with_an_attachment_archive_restores_its_database(backup_set, empty_database):
+    directory, base = backup_set
+    add_legacy_files_part(directory, base)
+    out = io.StringIO()
 
     call_command(
         "restorebackup",
-        str(directory / f"{base}.db.gpg"),
+        str(directory / f"{base}.manifest.json"),
         "--database",
         empty_database,
-        "--attachments-dir",
-        str(target),
-        stdout=io.StringIO(),
+        stdout=out,
     )
 
-    assert (target / "ab" / "blob").read_bytes() == payload
+    assert f"restored {base} into postgresql" in out.getvalue()
+    assert f"; {base}.files.tar.gpg matches the manifest and was not restored" in out.getvalue()
+    assert "tickets_attachment" in table_names(empty_database)
 
 
-def test_it_refuses_a_non_empty_attachment_directory(
-    backup_settings, seeded, empty_database, tmp_path
-):
-    store = backup_settings.ATTACHMENT_DIR
-    store.mkdir()
-    (store / "blob").write_bytes(b"data")
-    call_command("backup", stdout=io.StringIO())
-    base = only_set(backup_settings.BACKUP_DIR)
-    target = tmp_path / "busy"
-    target.mkdir()
-    (target / "keep-me").write_text("x")
+def test_an_old_set_with_a_damaged_attachment_archive_is_refused(backup_set, empty_database):
+    directory, base = backup_set
+    archive = add_legacy_files_part(directory, base)
+    flip_byte(archive)
 
-    with pytest.raises(CommandError, match=r"attachment directory .* is not empty"):
-        call_command(
-            "restorebackup",
-            str(backup_settings.BACKUP_DIR / f"{base}.db.gpg"),
-            "--database",
-            empty_database,
-            "--attachments-dir",
-            str(target),
-        )
+    with pytest.raises(CommandError, match=r"files\.tar\.gpg is damaged: sha256 does not match"):
+        call_command("restorebackup", str(archive), "--database", empty_database)
 
     assert table_names(empty_database) == []
-    assert sorted(p.name for p in target.iterdir()) == ["keep-me"]

@@ -28,7 +28,9 @@ def secure(backup_settings, tmp_path):
     s.MONITOR_ALERT_EMAILS = ["oncall@example.org"]
     s.BACKUP_DIR.mkdir(mode=0o700)
     done = timezone.now() - timedelta(hours=1)
-    BackupRun.objects.create(kind="backup", name="x", started_at=done, finished_at=done, ok=True)
+    BackupRun.objects.create(
+        kind=BackupRun.Kind.BACKUP, name="x", started_at=done, finished_at=done, ok=True
+    )
     record_event("login_succeeded", username="alice", ip="198.51.100.7")
     for path in (s.BACKUP_GPG_PRIVATE_KEY_FILE,):
         __import__("os").chmod(path, 0o600)

@@ -1,4 +1,4 @@
-"""manage.py backup: an encrypted backup set of the database and attachments, for cron."""
+"""manage.py backup: an encrypted backup set of the database (attachments included), for cron."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ops.backups import create_backup
+from ops.backups.dump import create_backup
 from ops.gpg import BackupError
 
 
 class Command(BaseCommand):
     help = (
-        "Back up the database (pg_dump or SQLite online backup) and the attachment store, "
+        "Back up the database (pg_dump or SQLite online backup; attachments live in it), "
         "GPG-encrypted for BACKUP_GPG_PUBLIC_KEY_FILE, into BACKUP_DIR; then delete our own "
         "backups older than --keep-days (never the newest good one)."
     )
@@ -36,12 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"backup {result.backup_set.base}: {result.size} bytes, "
             f"{len(manifest['row_counts'])} tables, {sum(manifest['row_counts'].values())} rows"
-            + (
-                f", {manifest['attachments']['files']} attachment files"
-                if manifest.get("attachments")
-                else ""
-            )
-            + f", encrypted for {', '.join(manifest['recipients'])}"
+            f", encrypted for {', '.join(manifest['recipients'])}"
         )
         for name in result.pruned:
             self.stdout.write(f"deleted expired backup {name}")

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.events import record_event
 from ops.cli import check_batch_size, cli_username
-from ticketsystem.crypto import encrypted_fields, get_keyring
+from ticketsystem.cipher import get_keyring
+from ticketsystem.crypto import encrypted_fields
 from ticketsystem.keyrotation import FieldRotation, pending, remaining_key_ids, rotate_field
 
 BAR_WIDTH = 30

@@ -6,7 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ops.backups import latest_set, set_from_path, verify_backup
+from ops.backups.manifest import latest_set
+from ops.backups.restore import verify_backup
+from ops.backups.sets import set_from_path
 from ops.gpg import BackupError
 
 
@@ -39,8 +41,8 @@ class Command(BaseCommand):
         except BackupError as exc:
             raise CommandError(f"restore drill failed: {exc}") from None
         counts = result.manifest["row_counts"]
-        files = f", {result.attachments['files']} attachment files" if result.attachments else ""
         self.stdout.write(
             f"verified {backup_set.base}: restored into {result.target}, "
-            f"{len(counts)} tables and {sum(counts.values())} rows match the manifest{files}"
+            f"{len(counts)} tables and {sum(counts.values())} rows match the manifest"
+            + "".join(f"; {note}" for note in result.notes)
         )

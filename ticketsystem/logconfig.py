@@ -1,0 +1,40 @@
+"""The logging dictionary: plain console logs, and the security log fail2ban reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def logging_config(*, level: str, security_log_file: str) -> dict[str, Any]:
+    """LOGGING for settings: ``ticketsystem.security`` goes to ``security_log_file`` if set."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "security": {"format": "%(asctime)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+            "security": (
+                {
+                    "class": "logging.handlers.WatchedFileHandler",
+                    "filename": security_log_file,
+                    "formatter": "security",
+                }
+                if security_log_file
+                else {"class": "logging.StreamHandler", "formatter": "security"}
+            ),
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django": {"handlers": ["console"], "level": level, "propagate": False},
+            # python-gnupg warns on every failed decrypt; our commands already say why in one line.
+            "gnupg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+            "ticketsystem.security": {
+                "handlers": ["security"],
+                "level": "INFO",
+                "propagate": False,
+            },
+        },
+    }
