@@ -22,6 +22,7 @@ from datetime import UTC
 from typing import Any
 
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -34,6 +35,14 @@ GENESIS = "0" * 64
 CHAIN_LOCK_ID = 0x7A11_0001
 ACTION_RE = re.compile(r"^[a-z0-9_]{1,40}$")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class ChainKeyMismatch(CommandError):
+    """AUDIT_HMAC_KEY is not the key the chain was written with: nothing is appended.
+
+    A CommandError, so a cron command that hits it ends with this one line and a non-zero
+    exit; in a request it fails closed like any other misconfiguration.
+    """
 
 
 def _chain_key() -> bytes:
@@ -118,6 +127,17 @@ def _request_id(request: Any) -> str:
     return value if _REQUEST_ID_RE.match(value) else ""
 
 
+def _require_chain_key(head: SecurityEvent | None) -> None:
+    """Prove our key wrote the chain's head before appending: a row signed with another key
+    would break the chain for ever (the table is append-only)."""
+    if head is None or hmac.compare_digest(head.hash, chain_hash(head.prev_hash, head)):
+        return
+    raise ChainKeyMismatch(
+        f"AUDIT_HMAC_KEY does not match the audit chain (its last event, seq {head.seq}, was "
+        "signed with another key or altered): nothing was recorded"
+    )
+
+
 def record_event(
     action: str,
     *,
@@ -143,7 +163,9 @@ def record_event(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_ID])
-        last = SecurityEvent.objects.order_by("-seq").values("seq", "hash").first()
+        last_event = SecurityEvent.objects.order_by("-seq").first()
+        _require_chain_key(last_event)
+        last = {"seq": last_event.seq, "hash": last_event.hash} if last_event else None
         event = SecurityEvent(
             seq=(last["seq"] + 1) if last else 1,
             created_at=timezone.now(),

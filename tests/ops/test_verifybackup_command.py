@@ -208,14 +208,6 @@ def test_it_refuses_a_tampered_manifest(backup_set):
     drill_fails(str(directory / f"{base}.db.gpg"), match="is not authentic")
 
 
-def test_it_refuses_a_set_signed_with_another_installations_key(backup_set, settings):
-    settings.AUDIT_HMAC_KEY = "YW5vdGhlci1pbnN0YWxsYXRpb25zLWF1ZGl0LWtleSE="
-    directory, base = backup_set
-    drill_fails(
-        str(directory / f"{base}.db.gpg"), match="AUDIT_HMAC_KEY is not the key of the installation"
-    )
-
-
 def test_it_refuses_an_old_format_set_without_a_mac(backup_set):
     directory, base = backup_set
     manifest = read_manifest(directory, base)
@@ -247,3 +239,25 @@ def test_it_says_so_when_there_is_no_backup(backup_settings):
 def test_it_rejects_a_file_that_is_not_a_backup(backup_settings, tmp_path):
     with pytest.raises(CommandError, match="is not a backup file name"):
         call_command("verifybackup", str(tmp_path / "passwords.txt"))
+
+
+def test_a_set_signed_with_another_key_is_refused_and_the_chain_stays_unbroken(
+    backup_set, settings
+):
+    """Run with another installation's (or a mistyped) AUDIT_HMAC_KEY: the set is refused,
+    and nothing signed with that key is appended (it would break the chain for ever)."""
+    from audit.chain import verify_chain
+    from audit.models import SecurityEvent
+
+    right_key = settings.AUDIT_HMAC_KEY
+    directory, base = backup_set
+    events = SecurityEvent.objects.count()
+    runs = BackupRun.objects.count()
+    settings.AUDIT_HMAC_KEY = "YW5vdGhlci1pbnN0YWxsYXRpb25zLWF1ZGl0LWtleSE="
+    with pytest.raises(CommandError, match="AUDIT_HMAC_KEY is not the key of the installation"):
+        call_command("verifybackup", str(directory / f"{base}.db.gpg"))
+    assert scratch_databases() == []
+    assert SecurityEvent.objects.count() == events
+    assert BackupRun.objects.count() == runs
+    settings.AUDIT_HMAC_KEY = right_key
+    assert verify_chain().ok
