@@ -1,11 +1,11 @@
-# ticketsystem — two commands: `make run` and `make test`.
+# ticketsystem — two commands: `make run` and `make test` (`make test-fast` while you work).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint format check-deploy setup clean bench
+.PHONY: run test test-fast lint format check-deploy setup clean bench
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: setup
 ## make test: the whole suite (PostgreSQL and Redis when reachable; see the report header).
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make test-fast: the loop you run every few minutes; no browser, no slow files (see
+## tests/conftest.py MARKS). CI runs `make test`.
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

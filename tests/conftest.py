@@ -1,15 +1,21 @@
-"""Shared fixtures: two queues, an agent of each, a manager, an admin and an outsider."""
+"""Shared fixtures: two queues, an agent of each, a manager, an admin and an outsider; the
+test lanes (markers by path), required programs, and a fast password hasher."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from fnmatch import fnmatch
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
 
+from tests.binaries import require_binary
 from tickets import services
 from tickets.models import Priority, Queue, Ticket
+
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
 
 def make_user(username: str, role: str | None = None, **extra: Any) -> Any:
@@ -113,3 +119,79 @@ def ticket_b(agent_b: Any, queue_b: Queue) -> Ticket:
         description="Charged twice.",
         priority=Priority.HIGH,
     )
+
+
+# --- Lanes, binaries, password hashing ---------------------------------------------------
+# Markers are given here, by test id (fnmatch; a path alone covers the whole file), so test
+# files need not carry them: `make test-fast` runs -m "not slow and not browser".
+# real_hasher: the production password hashers instead of the fast one (see below).
+MARKS: dict[str, tuple[str, ...]] = {
+    # Daphne in a subprocess checks passwords set here, with the production hashers.
+    "tests/browser/*": ("browser", "real_hasher"),
+    "tests/accounts/test_login_view.py::test_it_rejects_an_overlong_password_*": ("real_hasher",),
+    "tests/test_bad_input_sweep.py*": ("slow",),
+    "tests/test_command_bad_input_sweep.py*": ("slow",),
+    "tests/ops/test_*backup*": ("slow",),
+    "tests/ops/test_fail2ban_filter.py*": ("slow",),
+    "tests/audit/test_security_log.py::test_fail2ban_*": ("slow",),
+    "tests/ops/test_securitycheck_command.py*": ("slow",),  # makes a backup
+    "tests/ops/test_deploy_files.py::test_the_app_role_*": ("slow",),  # backs up and restores
+    "tests/live/test_two_processes.py*": ("slow",),  # two daphne processes
+}
+# System programs by test id; the test fails naming the Debian package when one is missing
+# (tests/binaries.py). A test can also carry @pytest.mark.needs_binary("name", ...).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "tests/browser/*": ("chromium",),
+    "tests/ops/test_backup_command.py*": ("pg_dump",),
+    "tests/ops/test_restorebackup_command.py*": ("pg_dump", "pg_restore", "psql"),
+    "tests/ops/test_verifybackup_command.py*": ("pg_dump", "pg_restore", "psql"),
+    "tests/ops/test_deploy_files.py::test_the_app_role_*": ("pg_dump", "pg_restore", "psql"),
+    "tests/crypto/test_pg_dump.py*": ("pg_dump",),
+    "tests/ops/test_fail2ban_filter.py::test_it_matches_*": ("fail2ban-regex",),
+    "tests/audit/test_security_log.py::test_fail2ban_*": ("fail2ban-regex",),
+}
+# Fixtures that run a program themselves.
+FIXTURE_NEEDS: dict[str, tuple[str, ...]] = {"gpg_keys": ("gpg", "gpgconf")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for pattern, marks in MARKS.items():
+            if fnmatch(item.nodeid, pattern):
+                for mark in marks:
+                    item.add_marker(mark)
+        needed = [n for p, names in NEEDS.items() if fnmatch(item.nodeid, p) for n in names]
+        for fixture, names in FIXTURE_NEEDS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                needed.extend(names)
+        if needed:
+            item.add_marker(pytest.mark.needs_binary(*dict.fromkeys(needed)))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs_binary"):
+        for name in mark.args:
+            require_binary(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher() -> Iterator[list[str]]:
+    """MD5 for the passwords tests set (Argon2 costs ~50 ms a hash); the production hashers
+    stay in the list, so a hash made by a subprocess still verifies. Returns those."""
+    from django.conf import settings
+
+    production = list(settings.PASSWORD_HASHERS)
+    with override_settings(PASSWORD_HASHERS=[FAST_HASHER, *production]):
+        yield production
+
+
+@pytest.fixture(autouse=True)
+def _real_hasher_when_marked(
+    request: pytest.FixtureRequest, fast_password_hasher: list[str]
+) -> Iterator[None]:
+    if request.node.get_closest_marker("real_hasher") is None:
+        yield
+        return
+    with override_settings(PASSWORD_HASHERS=fast_password_hasher):
+        yield
