@@ -102,3 +102,12 @@ def test_no_production_module_is_over_500_lines():
     offenders = long_modules()
     if offenders:
         pytest.fail(f"modules over {MAX_LINES} lines:\n" + "\n".join(offenders), pytrace=False)
+
+
+def test_ticketsystem_imports_tickets_only_to_route_to_it():
+    routing = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "ticketsystem").rglob("*.py")
+        if any(name.split(".")[0] == "tickets" for _, name in imported_modules(path))
+    }
+    assert routing == {"ticketsystem/urls.py", "ticketsystem/asgi.py"}
