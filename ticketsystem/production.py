@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,9 @@ def secret_key_problem(key: str) -> str | None:
         return "SECRET_KEY (or SECRET_KEY_FILE) is not set"
     if len(key) < 50 or len(set(key)) < 5 or key.lower().startswith(WEAK_PREFIXES):
         return "SECRET_KEY is weak: use at least 50 random characters"
+    # Random text does not compress; a repeated or patterned key ("abcde" * 12) does.
+    if len(zlib.compress(key.encode(), 9)) < 0.8 * len(key):
+        return "SECRET_KEY is weak: it repeats a pattern; use at least 50 random characters"
     return None
 
 
@@ -44,6 +48,11 @@ def production_problems(config: dict[str, Any]) -> list[str]:
         problems.append("ALLOWED_HOSTS is empty: list the host names this site answers to")
     elif "*" in config["ALLOWED_HOSTS"]:
         problems.append("ALLOWED_HOSTS must not contain '*' in production")
+    plain = [o for o in config.get("CSRF_TRUSTED_ORIGINS", []) if not o.startswith("https://")]
+    if plain:
+        problems.append(
+            f"CSRF_TRUSTED_ORIGINS must list https:// origins only in production: {plain[0]}"
+        )
     if not config["SECURE_COOKIES"]:
         problems.append("SECURE_COOKIES must be true in production (cookies only over HTTPS)")
     if config["SECURE_HSTS_SECONDS"] < 31_536_000:

@@ -51,6 +51,11 @@ def test_production_passes_check_deploy_at_warning_level(tmp_path: Path):
             {"SECRET_KEY_FILE": "", "SECRET_KEY": "django-insecure-" + "x1y2z3" * 10},
             "SECRET_KEY is weak",
         ),
+        ({"SECRET_KEY_FILE": "", "SECRET_KEY": "abcde" * 12}, "SECRET_KEY is weak: it repeats"),
+        (
+            {"CSRF_TRUSTED_ORIGINS": "https://helpdesk.example.org,http://helpdesk.example.org"},
+            "CSRF_TRUSTED_ORIGINS must list https:// origins only in production: http://",
+        ),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS is empty"),
         ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS must not contain '*'"),
         ({"SECURE_COOKIES": "false"}, "SECURE_COOKIES must be true"),
