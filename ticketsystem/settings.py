@@ -524,3 +524,52 @@ if REDIS_URL:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = (
         f"{CACHES['default']['KEY_PREFIX']}.{_redis_db}."
     )
+
+# --- Mail out: replies, acknowledgements and notifications sent by a task worker (docs/email.md)
+
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+try:
+    # "database": tasks are rows in PostgreSQL, enqueued in the same transaction as the reply,
+    # run by `manage.py db_worker` (any number of processes and hosts). "immediate": run in
+    # the web process right after the commit, for `make run` without a worker.
+    TASKS_BACKEND = envstr("TASKS_BACKEND", "database" if PRODUCTION else "immediate").lower()
+    if TASKS_BACKEND not in {"database", "immediate"}:
+        raise ConfigError(f"TASKS_BACKEND must be database or immediate, not {TASKS_BACKEND!r}")
+    # A failed SMTP attempt is retried after base * 2^(attempt-1) seconds, capped; after the
+    # last attempt the mail is marked failed with the server's answer.
+    MAIL_SEND_MAX_ATTEMPTS = envint("MAIL_SEND_MAX_ATTEMPTS", 8, minimum=1)
+    if MAIL_SEND_MAX_ATTEMPTS > 50:
+        raise ConfigError(
+            f"MAIL_SEND_MAX_ATTEMPTS must be at most 50, not {MAIL_SEND_MAX_ATTEMPTS}"
+        )
+    MAIL_RETRY_BASE_SECONDS = envint("MAIL_RETRY_BASE_SECONDS", 60, minimum=0)
+    MAIL_RETRY_MAX_SECONDS = envint("MAIL_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
+    if MAIL_RETRY_BASE_SECONDS > MAIL_RETRY_MAX_SECONDS or MAIL_RETRY_MAX_SECONDS > 7 * 86400:
+        raise ConfigError(
+            "MAIL_RETRY_BASE_SECONDS must not exceed MAIL_RETRY_MAX_SECONDS (at most 604800)"
+        )
+    # Seconds an SMTP connection may hang before the attempt counts as failed.
+    EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30, minimum=1)
+    if EMAIL_TIMEOUT > 600:
+        raise ConfigError(f"EMAIL_TIMEOUT must be at most 600, not {EMAIL_TIMEOUT}")
+    # Production sends through STARTTLS only, unless this says a plaintext relay is intended
+    # (e.g. a local MTA on the same host).
+    EMAIL_ALLOW_PLAINTEXT = envbool("EMAIL_ALLOW_PLAINTEXT", False)
+    # The helpdesk's address (https://helpdesk.example.org) for links in agents' notices.
+    MAIL_SITE_URL = envstr("MAIL_SITE_URL", "").rstrip("/")
+    if MAIL_SITE_URL and not MAIL_SITE_URL.startswith(("https://", "http://")):
+        raise ConfigError("MAIL_SITE_URL must be an http(s) URL")
+except ConfigError as exc:
+    _refuse(str(exc))
+if PRODUCTION and EMAIL_HOST and not EMAIL_USE_TLS and not EMAIL_ALLOW_PLAINTEXT:
+    _refuse("EMAIL_USE_TLS is off: set EMAIL_ALLOW_PLAINTEXT=true to send mail without TLS")
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_db.DatabaseBackend"
+            if TASKS_BACKEND == "database"
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.actors import staff_user
-from tickets.events import ALL_QUEUES_GROUP, publish, queue_group, to_json
+from tickets.events import ALL_QUEUES_GROUP, publish, queue_group, ticket_group, to_json
 from tickets.live.kinds import EventKind
 from tickets.models import Activity, Ticket
 
@@ -138,3 +138,23 @@ def ticket_event(
         messages.append((old_group, moved_out))
     transaction.on_commit(lambda: _publish_each(messages))
     return payload
+
+
+def delivery_event(mail: Any) -> None:
+    """On commit, tell the pages showing the ticket that a reply's mail changed state.
+
+    Goes to the ticket's page group only (sockets that passed the access check to watch it);
+    carries ids, the state and the server's one-line answer, never addresses or text.
+    """
+    frame = to_json(
+        {
+            "type": EventKind.DELIVERY.value,
+            "ticket": mail.ticket_id,
+            "comment": mail.comment_id,
+            "state": mail.state,
+            "label": mail.get_state_display(),
+            "reason": mail.last_error,
+        }
+    )
+    message = {"type": "delivery", "ticket": mail.ticket_id, "frame": frame}
+    transaction.on_commit(lambda: publish([ticket_group(mail.ticket_id)], message))
