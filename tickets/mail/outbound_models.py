@@ -22,6 +22,7 @@ from ticketsystem.crypto import EncryptedTextField
 # The placeholders a queue's templates may use; anything else in braces is refused on save.
 PLACEHOLDERS = ("reference", "subject", "agent", "queue", "signature")
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BRACES_RE = re.compile(r"\{([^{}]*)\}")
 MAX_TEMPLATE = 5000
 
 DEFAULT_ACK_TEMPLATE = (
@@ -37,7 +38,7 @@ DEFAULT_RESOLVED_TEMPLATE = (
 
 
 def validate_template(value: str) -> None:
-    unknown = sorted({name for name in PLACEHOLDER_RE.findall(value) if name not in PLACEHOLDERS})
+    unknown = sorted({name for name in _BRACES_RE.findall(value) if name not in PLACEHOLDERS})
     if unknown:
         allowed = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
         raise ValidationError(
