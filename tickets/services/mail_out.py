@@ -14,6 +14,7 @@ says, never about what they did themselves.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from datetime import timedelta
 from email.utils import parseaddr
@@ -40,6 +41,7 @@ from tickets.mail.outbound_models import (
 )
 from tickets.mail.threading import make_message_id, reply_subject
 from tickets.models import Comment, Status, Ticket
+from ticketsystem.crypto import is_undecryptable
 
 Kind = OutboundMail.Kind
 State = OutboundMail.State
@@ -264,7 +266,7 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.MAIL_RETRY_MAX_SECONDS))
 
 
-def _message(mail: OutboundMail, connection: Any) -> EmailMessage:
+def _message(mail: OutboundMail) -> EmailMessage:
     headers = {"Message-ID": mail.message_id}
     if mail.in_reply_to:
         headers["In-Reply-To"] = mail.in_reply_to
@@ -279,7 +281,6 @@ def _message(mail: OutboundMail, connection: Any) -> EmailMessage:
         from_email=mail.sender,
         to=mail.recipient_list,
         headers={name: clean_header_value(value) for name, value in headers.items()},
-        connection=connection,
     )
 
 
@@ -296,10 +297,49 @@ def _describe(exc: Exception) -> tuple[str, bool]:
         text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else ""
         reason = clean_header_value(f"{exc.smtp_code} {text}", max_length=200)
         return reason, exc.smtp_code in PERMANENT_CODES
+    if isinstance(exc, ValueError):  # the mail itself is unusable: retrying cannot help
+        return clean_header_value(str(exc), max_length=200), True
     return clean_header_value(f"{type(exc).__name__}: {exc}", max_length=200), False
 
 
-def outbound_send(mail_id: int, *, connection: Any = None) -> str:
+# One open SMTP connection per worker process, reused from task to task (a new connection
+# per mail costs more than the mail); keyed by the settings it was opened with.
+_smtp: dict[tuple[Any, ...], Any] = {}
+
+
+def _smtp_key() -> tuple[Any, ...]:
+    return (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
+
+
+def _send(message: EmailMessage) -> int:
+    """Send over the process's open connection; one fresh connection if the server had
+    dropped it while idle."""
+    key = _smtp_key()
+    for _ in range(2):
+        connection = _smtp.get(key)
+        if connection is None:
+            connection = get_connection()
+            connection.open()  # opened here, so send() leaves it open for the next mail
+            _smtp[key] = connection
+        message.connection = connection
+        try:
+            return message.send()
+        except smtplib.SMTPServerDisconnected:
+            _drop(key)
+        except Exception:
+            _drop(key)
+            raise
+    raise smtplib.SMTPServerDisconnected("the SMTP server closed the connection twice")
+
+
+def _drop(key: tuple[Any, ...]) -> None:
+    connection = _smtp.pop(key, None)
+    if connection is not None:
+        with contextlib.suppress(Exception):  # it is broken already; only free the socket
+            connection.close()
+
+
+def outbound_send(mail_id: int) -> str:
     """Send one queued mail and record the outcome; running it twice sends once.
 
     The row stays locked while the SMTP server takes the message, so two workers never send
@@ -308,10 +348,7 @@ def outbound_send(mail_id: int, *, connection: Any = None) -> str:
     """
     with transaction.atomic():
         mail = (
-            OutboundMail.objects.select_for_update()
-            .select_related("ticket")
-            .filter(pk=mail_id, state=State.QUEUED)
-            .first()
+            OutboundMail.objects.select_for_update().filter(pk=mail_id, state=State.QUEUED).first()
         )
         if mail is None:
             return "nothing to send"
@@ -319,7 +356,9 @@ def outbound_send(mail_id: int, *, connection: Any = None) -> str:
         mail.attempts += 1
         mail.updated_at = now
         try:
-            sent = _message(mail, connection or get_connection()).send()
+            if is_undecryptable(mail.body) or is_undecryptable(mail.recipients):
+                raise ValueError("the mail cannot be decrypted (see the key rotation runbook)")
+            sent = _send(_message(mail))
             if not sent:
                 raise smtplib.SMTPException("the mail backend accepted nothing")
         except (smtplib.SMTPException, OSError, HeaderValueError, ValueError) as exc:
