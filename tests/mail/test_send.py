@@ -89,13 +89,20 @@ def test_replies_thread_by_message_id(smtp: SmtpServer, agent: Any, ticket: Tick
     reply(agent, ticket, "Third answer.")
     run_worker()
 
-    first, second, third = (m.message for m in smtp.wait_for(3))
-    assert "In-Reply-To" not in first
+    # Long ids are folded onto a continuation line; unfolded, each header is a list of ids.
+    first, second, third = (
+        {
+            name: (m.message[name] or "").split()
+            for name in ("Message-ID", "In-Reply-To", "References")
+        }
+        for m in smtp.wait_for(3)
+    )
+    assert first["In-Reply-To"] == [] and first["References"] == []
     assert second["In-Reply-To"] == first["Message-ID"]
     assert second["References"] == first["Message-ID"]
     assert third["In-Reply-To"] == second["Message-ID"]
-    assert third["References"].split() == [first["Message-ID"], second["Message-ID"]]
-    assert len({first["Message-ID"], second["Message-ID"], third["Message-ID"]}) == 3
+    assert third["References"] == first["Message-ID"] + second["Message-ID"]
+    assert len({first["Message-ID"][0], second["Message-ID"][0], third["Message-ID"][0]}) == 3
 
 
 def test_the_queue_signature_closes_a_reply(
@@ -290,3 +297,21 @@ def test_the_immediate_backend_sends_after_the_commit_only(
     assert "Saved." in received.message.get_content()
     assert OutboundMail.objects.get().state == "sent"
     assert not DBTaskResult.objects.exists()
+
+
+def test_erasing_the_requester_forgets_their_address_in_sent_mail(
+    smtp: SmtpServer, agent: Any, ticket: Ticket, requester: Contact
+) -> None:
+    reply(agent, ticket, "Sent one.")
+    run_worker()
+    reply(agent, ticket, "Still queued.")
+    services.person_erase(actor=agent, contact=requester)
+    sent, queued = OutboundMail.objects.order_by("id")
+    assert (sent.recipient_list, sent.state) == ([], "sent")
+    assert (queued.recipient_list, queued.state, queued.last_error) == ([], "failed", "erased")
+    run_worker()
+    assert len(smtp.messages) == 1
+
+    services.ticket_anonymise(actor=agent, ticket=ticket)
+    sent.refresh_from_db()
+    assert (str(sent.body), sent.subject) == ("", "[purged]")

@@ -410,3 +410,27 @@ def mail_mark_bounced(*, message_ids: list[str]) -> int:
         if mail.comment_id is not None:
             delivery_event(mail)
     return len(mails)
+
+
+def mail_scrub(*, tickets: Any, contents: bool = False) -> int:
+    """GDPR: forget the requester's address in these tickets' mail (and with ``contents`` the
+    subjects and bodies too, for an anonymised ticket); unsent mail is cancelled. Runs in the
+    caller's transaction (person_erase, ticket_anonymise). Returns how many rows changed."""
+    mails = OutboundMail.objects.select_for_update().filter(ticket__in=tickets)
+    if not contents:
+        mails = mails.filter(kind__in=REQUESTER_KINDS)
+    count = 0
+    for mail in mails:
+        mail.recipients = ""
+        fields = ["recipients", "updated_at"]
+        if contents:
+            mail.body = ""
+            mail.subject = "[purged]"
+            fields += ["body", "subject"]
+        if mail.state == State.QUEUED:
+            mail.state, mail.last_error, mail.next_attempt_at = State.FAILED, "erased", None
+            fields += ["state", "last_error", "next_attempt_at"]
+        mail.updated_at = timezone.now()
+        mail.save(update_fields=fields)
+        count += 1
+    return count
