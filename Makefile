@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test test-fast lint format check-deploy setup clean bench
+.PHONY: run worker test test-fast lint format check-deploy setup clean bench
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: setup
 	$(PY) manage.py bootstrapadmin
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(VENV)/bin/daphne --bind 127.0.0.1 --port $(PORT) ticketsystem.asgi:application
+
+## make worker: the mail task worker, for a setup with TASKS_BACKEND=database (`make run`
+## without it sends mail right after each commit: the immediate backend, docs/email.md).
+worker: setup
+	$(PY) manage.py db_worker
 
 ## make test: the whole suite (PostgreSQL and Redis when reachable; see the report header).
 test: setup

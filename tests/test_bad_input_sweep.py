@@ -33,12 +33,18 @@ from django.http import StreamingHttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts import login_state
 from accounts.models import UserSession
 from tests.conftest import login, make_user
 from tests.helpers import PNG, db_fingerprint, db_write_count, upload
 from tickets import services
+from tickets.mail.outbound_models import (
+    MailNotificationPreference,
+    OutboundMail,
+    QueueMailSettings,
+)
 from tickets.models import Activity, Comment, Contact, Queue, Ticket
 from tickets.services import attachment_add
 
@@ -207,6 +213,13 @@ def _world() -> World:
             "tickets/comment": comment.pk,
             "tickets/activity": Activity.objects.filter(ticket=ticket).first().pk,
             "auditlog/logentry": LogEntry.objects.order_by("pk").first().pk,
+            # Mail out: the public reply above queued a mail and its send task.
+            "tickets/outboundmail": OutboundMail.objects.get(comment=comment).pk,
+            "django_tasks_database/dbtaskresult": DBTaskResult.objects.get().pk,
+            "tickets/queuemailsettings": QueueMailSettings.objects.create(queue=other).pk,
+            "tickets/mailnotificationpreference": MailNotificationPreference.objects.create(
+                user=newcomer
+            ).pk,
         },
     )
     missing = set(ADMIN_MODELS) - set(world.pks)

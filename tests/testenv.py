@@ -47,6 +47,9 @@ def _configure() -> None:
     if "REDIS_URL" not in os.environ and _reachable(DEFAULT_REDIS_URL, 6379):
         os.environ["REDIS_URL"] = DEFAULT_REDIS_URL
     os.environ.setdefault("CACHE_KEY_PREFIX", f"test-{os.getpid()}")
+    # The production task backend: mail is queued in the database and sent only by a worker
+    # the test runs (tests/mail/worker.py), never by the request.
+    os.environ.setdefault("TASKS_BACKEND", "database")
 
 
 _configure()

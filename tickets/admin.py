@@ -225,3 +225,6 @@ class ActivityAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Activity]:
         return access.restrict_activity(super().get_queryset(request), request.user)
+
+
+import tickets.mail.outbound_admin  # noqa: E402,F401  (mail out's admin pages)

@@ -415,3 +415,6 @@ class Attachment(models.Model):
         from tickets.attachments import describe
 
         return describe(self.content_type)
+
+
+import tickets.mail.outbound_models  # noqa: E402,F401  (mail out's models, registered here)

@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tickets import access
+from tickets.mail.outbound_models import OutboundMail
 from tickets.models import ACTIVE_STATUSES, Activity, Attachment, Comment, Contact, Status, Ticket
 
 DASHBOARD_LIST_SIZE = 10
@@ -166,7 +167,14 @@ def ticket_conversation(ticket: Ticket) -> dict[str, Any]:
         "history": ticket.activities.select_related("actor").order_by("created_at", "id"),
         "attachments": [a for a in files if a.comment_id is None],
         "comment_attachments": by_comment,
+        "deliveries": reply_deliveries(ticket),
     }
+
+
+def reply_deliveries(ticket: Ticket) -> dict[int, OutboundMail]:
+    """Each public reply's mail (the latest, if several), by comment id."""
+    mails = OutboundMail.objects.filter(ticket=ticket, comment__isnull=False).order_by("id")
+    return {mail.comment_id: mail for mail in mails.only("comment_id", "state", "last_error")}
 
 
 def ticket_log_entries(ticket: Ticket) -> QuerySet[LogEntry]:

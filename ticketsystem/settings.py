@@ -28,6 +28,7 @@ from ticketsystem.env import (
     random_key,
 )
 from ticketsystem.logconfig import logging_config
+from ticketsystem.mailconfig import mail_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -488,3 +489,12 @@ if REDIS_URL:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = (
         f"{CACHES['default']['KEY_PREFIX']}.{_redis_db}."
     )
+
+# --- Mail in and out (every mail setting: ticketsystem/mailconfig.py; docs/email.md)
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+try:
+    globals().update(mail_settings(production=PRODUCTION))
+except ConfigError as exc:
+    _refuse(str(exc))
+if PRODUCTION and EMAIL_HOST and not EMAIL_USE_TLS and not EMAIL_ALLOW_PLAINTEXT:  # noqa: F821
+    _refuse("EMAIL_USE_TLS is off: set EMAIL_ALLOW_PLAINTEXT=true to send mail without TLS")

@@ -1,5 +1,5 @@
 /* A ticket's page, live: says "changed by X just now — reload" when someone else changes
- * the ticket, and who else has it open (collision warning). Presence entries expire when
+ * the ticket, who else has it open (collision warning), and each reply's mail state. Presence entries expire when
  * their page stops repeating them, so a closed laptop does not linger. */
 (function () {
   "use strict";
@@ -30,6 +30,21 @@
     var what = line ? line.verb_label : "changed it";
     var change = line && line["new"] && line.verb !== "created" ? " (" + (line.old ? line.old + " → " : "") + line["new"] + ")" : "";
     return (event.actor || "Someone") + " " + what + change + " just now.";
+  }
+
+  // A public reply's mail state (queued, sent, failed, bounced), as the worker reports it.
+  function showDelivery(event) {
+    var badge = document.querySelector('[data-delivery="' + Number(event.comment) + '"]');
+    if (!badge) {
+      return;
+    }
+    badge.className = "badge delivery delivery-" + event.state;
+    badge.setAttribute("data-state", event.state);
+    badge.title = event.reason || "";
+    badge.querySelector("[data-delivery-label]").textContent = String(event.label).toLowerCase();
+    badge.querySelector("[data-delivery-reason]").textContent =
+      event.reason && event.state !== "sent" ? " (" + event.reason + ")" : "";
+    Live.flash(badge);
   }
 
   function drawPresence() {
@@ -70,6 +85,8 @@
           tell(describe(event));
         }
       }
+    } else if (event.type === "delivery" && event.ticket === ticketId) {
+      showDelivery(event);
     } else if (event.type === "removed" && event.id === ticketId) {
       tell("This ticket was moved to a queue you cannot see.");
     }

@@ -28,6 +28,8 @@ COVERED = {
     "tickets.comment.body",
     "tickets.attachment.filename",
     "tickets.attachment.content",
+    "tickets.outboundmail.recipients",
+    "tickets.outboundmail.body",
 }
 
 
@@ -75,6 +77,8 @@ def test_no_encrypted_marker_survives_into_a_pg_dump(agent, queue_a):
         actor=agent, ticket=ticket, upload=upload(f"{SECRET}.txt", content), comment=comment
     )
     services.ticket_change_description(actor=agent, ticket=ticket, description=f"Edited {SECRET}")
+    # A public reply queues a mail: its recipients (the contact's address) and body.
+    services.comment_add(actor=agent, ticket=ticket, body=f"Reply {SECRET}")
     covered = set(COVERED)
     if apps.is_installed("django_otp") and "accounts.totpdevice.key" in labels:
         # The accounts work (issue 3) encrypts TOTP secrets with the same field.

@@ -271,6 +271,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if message["op"] == "join":  # introduce ourselves to the newcomer
             await self.channel_layer.send(message["channel"], self._presence_message("here"))
 
+    async def delivery(self, message: dict[str, Any]) -> None:
+        """A reply's mail changed state (tickets/live/events.delivery_event)."""
+        if message["ticket"] == self.watching:
+            self._push(message["frame"])
+
     # -- presence: who else has this ticket open
 
     def _presence_message(self, op: str) -> dict[str, Any]:

@@ -13,18 +13,24 @@ feed without asking the database.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
 from tickets.actors import staff_user
-from tickets.live.groups import ALL_QUEUES_GROUP, queue_group
+from tickets.live.groups import ALL_QUEUES_GROUP, queue_group, ticket_group
 from tickets.live.kinds import EventKind
 from tickets.live.publish import publish, to_json
 from tickets.models import Activity, Ticket
+
+logger = logging.getLogger(__name__)
 
 # The ticket fields a dashboard counts by; their values before a change travel as ``was``.
 TRACKED_FIELDS = ("queue_id", "status", "priority", "assignee_id", "due_at")
@@ -139,3 +145,44 @@ def ticket_event(
         messages.append((old_group, moved_out))
     transaction.on_commit(lambda: _publish_each(messages))
     return payload
+
+
+def delivery_event(mail: Any) -> None:
+    """On commit, tell the pages showing the ticket that a reply's mail changed state.
+
+    Goes to the ticket's page group only (sockets that passed the access check to watch it);
+    carries ids, the state and the server's one-line answer, never addresses or text.
+    """
+    frame = to_json(
+        {
+            "type": EventKind.DELIVERY.value,
+            "ticket": mail.ticket_id,
+            "comment": mail.comment_id,
+            "state": mail.state,
+            "label": mail.get_state_display(),
+            "reason": mail.last_error,
+        }
+    )
+    message = {"type": "delivery", "ticket": mail.ticket_id, "frame": frame}
+    transaction.on_commit(lambda: _publish_from_worker(ticket_group(mail.ticket_id), message))
+
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _publish_from_worker(group: str, message: dict[str, Any]) -> None:
+    """Publish on one long-lived event loop of this process: a send worker publishes an event
+    per mail, and a fresh loop (and Redis connection) per event costs ten times the send."""
+    global _loop
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="live-publish", daemon=True).start()
+    try:
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _loop).result(5)
+    except Exception:  # a broken channel layer must not fail a committed change
+        logger.exception("could not publish %s to %s", message.get("type"), group)

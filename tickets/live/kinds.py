@@ -16,6 +16,7 @@ class EventKind(models.TextChoices):
     UPDATED = "updated"
     COMMENTED = "commented"
     ATTACHED = "attached"
+    DELIVERY = "delivery"  # a public reply's mail changed state (queued, sent, failed, bounced)
 
 
 def event_kinds() -> dict[str, str]:

@@ -19,6 +19,7 @@ from tickets.live.kinds import EventKind
 from tickets.models import Activity, Comment, Status, Ticket
 from tickets.services.attachments import attachment_add
 from tickets.services.base import lock, record, save_ticket, validate
+from tickets.services.mail_out import mail_on_comment
 from tickets.services.tickets import apply_status
 
 # A requester's reply brings these back to the agents' attention.
@@ -81,4 +82,5 @@ def comment_add(
     events.ticket_event(ticket, kind=EventKind.COMMENTED, actor=actor, was=was, activity=lines)
     for upload in files:
         attachment_add(actor=actor, ticket=ticket, upload=upload, comment=comment)
+    mail_on_comment(actor=actor, ticket=ticket, comment=comment)
     return comment

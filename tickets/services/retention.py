@@ -25,6 +25,7 @@ from tickets.live.kinds import EventKind
 from tickets.models import Activity, Attachment, Comment, Contact, Ticket
 from tickets.selectors import contacts_left_without_tickets, purge_candidates
 from tickets.services.base import record
+from tickets.services.mail_out import mail_scrub
 
 PURGED_SUBJECT = "[purged]"
 
@@ -63,6 +64,7 @@ def ticket_anonymise(*, actor: Any, ticket: Ticket, now: datetime | None = None)
         comment.save(update_fields=["body"])
     for attachment in Attachment.objects.filter(ticket=ticket):
         attachment.delete()  # one by one, so the model history records each deletion
+    mail_scrub(tickets=[ticket], contents=True)
     _scrub_subject_history(ticket)
     line = record(ticket, actor, Activity.Verb.PURGED)
     events.ticket_event(ticket, kind=EventKind.UPDATED, actor=actor, was=was, activity=[line])
@@ -102,6 +104,7 @@ def person_erase(
     result = EraseResult(contact.pk, already_erased=contact.erased_at is not None)
     if not result.already_erased:
         _erase_contact_row(contact, now)
+        mail_scrub(tickets=Ticket.objects.filter(contact=contact))
     if include_tickets:
         for ticket in Ticket.objects.filter(contact=contact).order_by("pk"):
             result.tickets_anonymised += ticket_anonymise(actor=actor, ticket=ticket, now=now)

@@ -26,6 +26,7 @@ from tickets.services.base import (
     validate,
 )
 from tickets.services.contacts import contact_get_or_create
+from tickets.services.mail_out import mail_on_assigned, mail_on_status, mail_on_ticket_created
 from ticketsystem.roles import is_staff_member
 
 
@@ -39,9 +40,10 @@ def ticket_create(
     priority: int = Priority.NORMAL,
     contact: Contact | None = None,
     assignee: Any = None,
+    is_automatic: bool = False,
 ) -> Ticket:
     """Open a ticket: by staff in a queue they work, by the system, or by a requester (who
-    becomes its contact)."""
+    becomes its contact). ``is_automatic``: it came from an auto-reply (no acknowledgement)."""
     if is_contact(actor):
         contact = actor
     elif not is_system(actor) and not is_staff_member(actor):
@@ -67,6 +69,7 @@ def ticket_create(
     if assignee is not None:
         lines.append(record(ticket, actor, Activity.Verb.ASSIGNED, new=display_user(assignee)))
     events.ticket_event(ticket, kind=EventKind.CREATED, actor=actor, was=None, activity=lines)
+    mail_on_ticket_created(actor=actor, ticket=ticket, is_automatic=is_automatic)
     return ticket
 
 
@@ -112,6 +115,7 @@ def ticket_assign(*, actor: Any, ticket: Ticket, assignee: Any) -> Ticket:
     save_ticket(ticket, ["assignee"])
     line = record(ticket, actor, Activity.Verb.ASSIGNED, old=old, new=display_user(assignee))
     events.ticket_event(ticket, kind=EventKind.ASSIGNED, actor=actor, was=was, activity=[line])
+    mail_on_assigned(actor=actor, ticket=ticket)
     return ticket
 
 
@@ -152,6 +156,7 @@ def ticket_change_status(*, actor: Any, ticket: Ticket, status: str) -> Ticket:
     fields, line = apply_status(ticket, status, actor)
     save_ticket(ticket, fields)
     events.ticket_event(ticket, kind=EventKind.STATUS, actor=actor, was=was, activity=[line])
+    mail_on_status(actor=actor, ticket=ticket)
     return ticket
 
 
