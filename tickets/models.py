@@ -415,3 +415,5 @@ class Attachment(models.Model):
         from tickets.attachments import describe
 
         return describe(self.content_type)
+
+from tickets.mail.inbound_models import InboundMessage, QueueMailbox  # noqa: E402, F401

@@ -524,3 +524,31 @@ if REDIS_URL:
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = (
         f"{CACHES['default']['KEY_PREFIX']}.{_redis_db}."
     )
+
+# --- Mail in: receivemail, fetchmail, quarantine (docs/email.md) --------------------------
+
+try:
+    # A sender's new tickets per hour above this are quarantined (a flood, a mail loop).
+    MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR = envint(
+        "MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR", 20, minimum=1
+    )
+    # receivemail refuses (exit 65, the MTA bounces it) a message larger than this; up to it,
+    # anything parse cannot take whole (MAIL_MAX_MESSAGE_BYTES) is quarantined with its source.
+    MAIL_RECEIVE_MAX_BYTES = envint("MAIL_RECEIVE_MAX_BYTES", 128 * 1024 * 1024, minimum=1024)
+    # Plain IMAP (no TLS) sends the mailbox password readably: refused unless allowed here.
+    MAIL_ALLOW_PLAINTEXT = envbool("MAIL_ALLOW_PLAINTEXT", False)
+    # CA bundle to verify IMAPS servers with (empty: the system's trust store).
+    MAIL_IMAP_CA_FILE = envstr("MAIL_IMAP_CA_FILE", "")
+    MAIL_IMAP_TIMEOUT = envint("MAIL_IMAP_TIMEOUT", 30, minimum=1)
+    # Messages fetched per mailbox and run (the rest wait for the next run).
+    MAIL_FETCH_BATCH = envint("MAIL_FETCH_BATCH", 200, minimum=1)
+    # manage.py monitor alerts while more messages than this wait in quarantine.
+    MONITOR_MAIL_QUARANTINE_THRESHOLD = envint("MONITOR_MAIL_QUARANTINE_THRESHOLD", 20, minimum=0)
+    if MAIL_IMAP_TIMEOUT > 600:
+        raise ConfigError(f"MAIL_IMAP_TIMEOUT must be at most 600, not {MAIL_IMAP_TIMEOUT}")
+    if MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR > 10_000:
+        raise ConfigError("MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR must be at most 10000")
+    if MAIL_IMAP_CA_FILE and not Path(MAIL_IMAP_CA_FILE).is_file():
+        raise ConfigError(f"MAIL_IMAP_CA_FILE={MAIL_IMAP_CA_FILE} is not a readable file")
+except ConfigError as exc:
+    _refuse(str(exc))
