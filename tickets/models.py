@@ -416,4 +416,5 @@ class Attachment(models.Model):
 
         return describe(self.content_type)
 
+
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox  # noqa: E402, F401

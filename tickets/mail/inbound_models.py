@@ -91,6 +91,7 @@ class InboundMessage(models.Model):
     quoted_text = EncryptedTextField(blank=True)
 
     objects = InboundMessageManager()
+    duplicate = False  # set by mail_receive on a message it had stored before
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -27,7 +27,7 @@ from django.utils import timezone
 from audit.events import record_event
 from tickets.actors import SystemActor, staff_user
 from tickets.mail.headers import message_ids
-from tickets.mail.inbound_models import InboundMessage, message_key
+from tickets.mail.inbound_models import InboundMessage, QueueMailbox, message_key
 from tickets.mail.parse import ParsedAttachment, ParsedMail, parse_message
 from tickets.mail.quoting import split_reply
 from tickets.mail.threading import (
@@ -97,11 +97,13 @@ def mail_receive(*, raw: bytes, queue: Queue | None = None) -> InboundMessage:
     """Store one RFC 5322 message and act on it; idempotent by Message-ID.
 
     ``queue`` skips routing by recipient address. Returns the stored message, whose
-    ``status`` says what became of it (a duplicate returns the first copy unchanged).
+    ``status`` says what became of it; a message stored before comes back unchanged, with
+    ``duplicate`` set.
     """
     raw = bytes(raw)
     parsed = parse_message(raw)
     inbound, created = _claim(raw, parsed, queue)
+    inbound.duplicate = not created
     if created:
         _process(inbound, parsed, queue=queue)
     return inbound
@@ -398,3 +400,10 @@ def contact_mark_bounced(
         },
     )
     return 1
+
+
+def mailbox_fetched(*, mailbox: QueueMailbox, error: str = "") -> None:
+    """Remember when fetchmail last ran for a mailbox and what failed (shown on the admin)."""
+    mailbox.last_fetch_at = timezone.now()
+    mailbox.last_error = error[:300]
+    mailbox.save(update_fields=["last_fetch_at", "last_error"])
