@@ -285,3 +285,16 @@ def test_an_erased_requester_writing_again_gets_a_fresh_contact(
     assert inbound.ticket != mailed_ticket
     assert Contact.objects.filter(erased_at__isnull=True).count() == 1
     assert not Comment.objects.filter(ticket=mailed_ticket).exists()
+
+
+def test_the_ticket_page_folds_a_mailed_replys_quote(
+    mailed_ticket: Ticket, agent_client: Any
+) -> None:
+    body = "Fixed, thanks.\n\nAm 6. Mai 2024 schrieb Support <s@example.com>:\n> Try again.\n"
+    services.mail_receive(raw=message(body=body, in_reply_to=token(mailed_ticket)))
+
+    page = agent_client.get(mailed_ticket.get_absolute_url()).content.decode()
+
+    folded = page.split('<details class="quoted">', 1)
+    assert len(folded) == 2 and "Fixed, thanks." in folded[0]
+    assert "Try again." in folded[1] and "Try again." not in folded[0]
