@@ -148,17 +148,14 @@ def _process(
         _quarantine(inbound, "; ".join(parsed.problems))
     elif parsed.bounce:
         _bounce(inbound, parsed)
+    elif not parsed.from_address:
+        _quarantine(inbound, "no valid From address")
     else:
-        queue = queue or _route(parsed)
-        inbound.queue = queue
-        if queue is None:
-            _quarantine(inbound, "no queue has any of the recipients' addresses")
-        elif not parsed.from_address:
-            _quarantine(inbound, "no valid From address")
-        else:
-            _deliver(inbound, parsed, queue, release=release)
+        _deliver(inbound, parsed, queue, release=release)
     inbound.reason = inbound.reason[:500]
-    inbound.save(update_fields=["status", "reason", "queue", "ticket", "comment", "contact"])
+    inbound.save(
+        update_fields=["status", "reason", "queue", "ticket", "comment", "contact", "quoted_text"]
+    )
 
 
 def _route(parsed: ParsedMail) -> Queue | None:
@@ -218,7 +215,7 @@ def _thread(inbound: InboundMessage, parsed: ParsedMail) -> tuple[Ticket | None,
         ticket_id, how = ticket_id_from_subject(parsed.subject), "tag"
     if ticket_id is None:
         return None, ""
-    ticket = Ticket.objects.select_related("contact").filter(pk=ticket_id).first()
+    ticket = Ticket.objects.select_related("contact", "queue").filter(pk=ticket_id).first()
     return (ticket, how) if ticket is not None else (None, "")
 
 
@@ -231,12 +228,15 @@ def _is_requester(ticket: Ticket, sender: str) -> bool:
     )
 
 
-def _deliver(inbound: InboundMessage, parsed: ParsedMail, queue: Queue, *, release: bool) -> None:
+def _deliver(
+    inbound: InboundMessage, parsed: ParsedMail, queue: Queue | None, *, release: bool
+) -> None:
     sender = parsed.from_address or ""
     ticket, how = _thread(inbound, parsed)
     mention = note = ""
     if ticket is not None and _is_requester(ticket, sender):
         if ticket.status != Status.CLOSED:
+            inbound.queue = ticket.queue
             _write(inbound, parsed, ticket=ticket, how=how)
             return
         mention = f"(Follow-up to {ticket.reference}, which is closed.)\n\n"
@@ -245,6 +245,10 @@ def _deliver(inbound: InboundMessage, parsed: ParsedMail, queue: Queue, *, relea
         note = f"This mail {via} {ticket.reference}, but its sender is not that ticket's requester."
     elif how:
         note = f"This mail carried {how}: it was treated as new mail."
+    inbound.queue = queue = queue or _route(parsed)
+    if queue is None:
+        _quarantine(inbound, "no queue has any of the recipients' addresses")
+        return
     if not release and _over_rate_cap(sender):
         limit = settings.MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR
         _quarantine(inbound, f"rate cap: more than {limit} new tickets from this sender in an hour")
@@ -283,13 +287,13 @@ def _write(
             if note and inbound.ticket is not None:
                 _note(inbound.ticket, note)
     except (ValidationError, PermissionDenied) as exc:
-        inbound.ticket = inbound.comment = None
+        inbound.ticket, inbound.comment, inbound.quoted_text = None, None, ""
         messages = getattr(exc, "messages", None) or [str(exc)]
         _quarantine(inbound, "refused: " + " ".join(messages))
     except (OperationalError, InterfaceError):
         raise  # the database is gone: the caller retries later (receivemail exits 75)
     except Exception as exc:  # a bug must not lose the mail: it stays in quarantine
-        inbound.ticket = inbound.comment = None
+        inbound.ticket, inbound.comment, inbound.quoted_text = None, None, ""
         _quarantine(inbound, f"intake failed ({type(exc).__name__})")
     if inbound.is_automatic and inbound.status != Outcome.QUARANTINED:
         inbound.reason += "; automatic mail (never answered automatically)"
@@ -320,7 +324,6 @@ def _add_reply(inbound: InboundMessage, parsed: ParsedMail, ticket: Ticket, how:
     inbound.reason = f"reply by {'reply token' if how == 'token' else 'subject tag'}"
     inbound.ticket, inbound.comment, inbound.contact = ticket, comment, contact
     inbound.quoted_text = quoted
-    inbound.save(update_fields=["quoted_text"])
     _attach(contact, ticket, comment, parsed.attachments)
 
 
