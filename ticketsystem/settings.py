@@ -535,6 +535,15 @@ try:
     # receivemail refuses (exit 65, the MTA bounces it) a message larger than this; up to it,
     # anything parse cannot take whole (MAIL_MAX_MESSAGE_BYTES) is quarantined with its source.
     MAIL_RECEIVE_MAX_BYTES = envint("MAIL_RECEIVE_MAX_BYTES", 128 * 1024 * 1024, minimum=1024)
+    # What tickets/mail/parse.py reads whole; more bytes or attachments quarantine a message.
+    MAIL_MAX_MESSAGE_BYTES = envint("MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+    MAIL_MAX_ATTACHMENTS = envint("MAIL_MAX_ATTACHMENTS", 100, minimum=1)
+    if MAIL_MAX_MESSAGE_BYTES > MAIL_RECEIVE_MAX_BYTES:
+        raise ConfigError("MAIL_MAX_MESSAGE_BYTES must not exceed MAIL_RECEIVE_MAX_BYTES")
+    if MAIL_RECEIVE_MAX_BYTES > 512 * 1024 * 1024:
+        raise ConfigError("MAIL_RECEIVE_MAX_BYTES must be at most 536870912 (512 MiB)")
+    if MAIL_MAX_ATTACHMENTS > 10_000:
+        raise ConfigError("MAIL_MAX_ATTACHMENTS must be at most 10000")
     # Plain IMAP (no TLS) sends the mailbox password readably: refused unless allowed here.
     MAIL_ALLOW_PLAINTEXT = envbool("MAIL_ALLOW_PLAINTEXT", False)
     # CA bundle to verify IMAPS servers with (empty: the system's trust store).
