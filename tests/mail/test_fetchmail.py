@@ -19,7 +19,8 @@ from tickets.mail import fetch
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox
 from tickets.models import Queue, Ticket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush of a transactional test would drop the role groups.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
