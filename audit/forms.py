@@ -21,6 +21,7 @@ KNOWN_ACTIONS = [
     "password_changed", "session_revoked", "access_denied", "websocket_rejected",
     "decrypt_failed", "attachment_downloaded", "exported", "erased", "purged",
     "backup_created", "backup_restored", "keys_rotated", "user_created",
+    "mail_quarantined", "mail_rejected", "mail_bounced", "mail_forged_token", "mail_released",
 ]  # fmt: skip
 
 

@@ -212,6 +212,18 @@ def check_sla_breaches() -> CheckResult:
     return CheckResult("sla_breaches", count <= threshold, summary, count)
 
 
+def check_mail_quarantine() -> CheckResult:
+    from tickets.mail.inbound_models import InboundMessage
+
+    threshold = settings.MONITOR_MAIL_QUARANTINE_THRESHOLD
+    try:
+        count = InboundMessage.objects.filter(status=InboundMessage.Status.QUARANTINED).count()
+    except DatabaseError:
+        return CheckResult("mail_quarantine", None, "unknown (database unavailable)")
+    summary = f"{count} received mails wait in quarantine (threshold {threshold})"
+    return CheckResult("mail_quarantine", count <= threshold, summary, count)
+
+
 # The monitor's rules by name, in the order alerts list them.
 MONITOR_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "database": check_database,
@@ -223,6 +235,7 @@ MONITOR_CHECKS: dict[str, Callable[[], CheckResult]] = {
     "lockouts": check_lockouts,
     "audit_chain": check_audit_chain,
     "sla_breaches": check_sla_breaches,
+    "mail_quarantine": check_mail_quarantine,
 }
 MONITOR_CHECK_NAMES = list(MONITOR_CHECKS)
 DATABASE_RULES = set(MONITOR_CHECK_NAMES) - {"database", "redis", "disk"}

@@ -189,6 +189,9 @@ def _world() -> World:
     )
     access_log = AccessLog.objects.create(attempt_time=now, **common)
     failure_log = AccessFailureLog.objects.create(attempt_time=now, locked_out=False, **common)
+    quarantined = services.mail_receive(
+        raw=b"From: ann@example.org\r\nTo: lost@example.com\r\nSubject: Lost\r\n\r\nHi\r\n"
+    )
     # Another session of the manager's, for the sessions page to revoke.
     login(Client(), manager)
     world = World(
@@ -212,6 +215,7 @@ def _world() -> World:
             "tickets/ticket": ticket.pk,
             "tickets/comment": comment.pk,
             "tickets/activity": Activity.objects.filter(ticket=ticket).first().pk,
+            "tickets/inboundmessage": quarantined.pk,
             "auditlog/logentry": LogEntry.objects.order_by("pk").first().pk,
             # Mail out: the public reply above queued a mail and its send task.
             "tickets/outboundmail": OutboundMail.objects.get(comment=comment).pk,

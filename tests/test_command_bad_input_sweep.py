@@ -105,6 +105,8 @@ BAD_INPUT: dict[str, list[list[str]]] = {
         ["--batch-size", "0"],
     ],
     "seeddemo": [["--tickets", "0"], ["--tickets", "abc"], ["--agents", "-1"], ["--tickets", HUGE]],
+    "receivemail": [[], ["--queue", "nosuch"], ["--queue"], ["--bogus"]],  # [] : empty stdin
+    "fetchmail": [["--queue", "nosuch"], ["--queue"], ["--bogus"]],
 }
 # What each command does when the database is down. Most fail in one line; these do their
 # job without it: generatekey needs no database, and monitor's job is to say it is down.
@@ -125,6 +127,8 @@ WITHOUT_DATABASE: dict[str, list[str]] = {
     "eraseperson": ["--email", "ann@example.org"],
     "purge": ["--dry-run"],
     "seeddemo": ["--tickets", "5"],
+    "receivemail": [],
+    "fetchmail": [],
 }
 WORKS_WITHOUT_DATABASE = {"generatekey", "monitor"}
 # Backup jobs record a failed run too, for monitoring to alert on: that is not a half-save.

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from tickets import access, services
 from tickets.admin_actions import export_personal_data
+from tickets.mail.admin import QueueMailboxInline
 from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Status, Ticket
 
 
@@ -24,8 +25,9 @@ class QueueAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["members"]
+    inlines = [QueueMailboxInline]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "description", "members"]}),
+        (None, {"fields": ["name", "slug", "description", "email_address", "members"]}),
         (
             "SLA: first response (minutes)",
             {

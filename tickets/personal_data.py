@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.events import record_event
-from tickets.models import Attachment, Contact
+from tickets.models import Attachment, Contact, InboundMessage
 from ticketsystem.crypto import is_undecryptable
 
 EXPORT_FORMAT = "ticketsystem-person-export/1"
@@ -88,7 +88,35 @@ def contact_data(contact: Contact, *, include_files: bool = True) -> dict[str, A
         "created_at": _when(contact.created_at),
         "erased_at": _when(contact.erased_at),
         "tickets": tickets,
+        "mail": [_inbound_data(m, include_files) for m in _inbound_messages(contact)],
     }
+
+
+def _inbound_messages(contact: Contact) -> list[InboundMessage]:
+    """Mail from this contact: linked to them, or (quarantined) from their address."""
+    query = InboundMessage.objects.filter(contact=contact)
+    if contact.erased_at is None and contact.email:
+        query = query | InboundMessage.objects.filter(
+            sender_index=InboundMessage.sender_lookup(str(contact.email))
+        )
+    return list(query.distinct().order_by("pk"))
+
+
+def _inbound_data(message: InboundMessage, include_files: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "received_at": _when(message.received_at),
+        "status": message.status,
+        "reason": message.reason,
+        "ticket": message.ticket.reference if message.ticket_id else None,
+        "subject": _text(message.subject),
+        "size": message.size,
+    }
+    if include_files:
+        raw = message.raw
+        data["source_base64"] = (
+            _text(raw) if is_undecryptable(raw) else base64.b64encode(bytes(raw)).decode()
+        )
+    return data
 
 
 def _write_private(path: Path, payload: bytes) -> None:

@@ -16,7 +16,17 @@ from django.utils import timezone
 
 from tickets import access
 from tickets.mail.outbound_models import OutboundMail
-from tickets.models import ACTIVE_STATUSES, Activity, Attachment, Comment, Contact, Status, Ticket
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Activity,
+    Attachment,
+    Comment,
+    Contact,
+    InboundMessage,
+    Status,
+    Ticket,
+)
+from ticketsystem.crypto import is_undecryptable
 
 DASHBOARD_LIST_SIZE = 10
 DASHBOARD_FEED_SIZE = 15
@@ -164,6 +174,7 @@ def ticket_conversation(ticket: Ticket) -> dict[str, Any]:
         "comments": ticket.comments.select_related("author", "author_contact").order_by(
             "created_at", "id"
         ),
+        "comment_quoted": mail_quoted_text(ticket),
         "history": ticket.activities.select_related("actor").order_by("created_at", "id"),
         "attachments": [a for a in files if a.comment_id is None],
         "comment_attachments": by_comment,
@@ -175,6 +186,18 @@ def reply_deliveries(ticket: Ticket) -> dict[int, OutboundMail]:
     """Each public reply's mail (the latest, if several), by comment id."""
     mails = OutboundMail.objects.filter(ticket=ticket, comment__isnull=False).order_by("id")
     return {mail.comment_id: mail for mail in mails.only("comment_id", "state", "last_error")}
+
+
+def mail_quoted_text(ticket: Ticket) -> dict[int, str]:
+    """The quoted history below each mailed reply's marker, by comment id (shown folded)."""
+    rows = InboundMessage.objects.filter(comment__ticket=ticket).only(
+        "uid", "comment", "quoted_text"
+    )
+    return {
+        row.comment_id: str(row.quoted_text)
+        for row in rows
+        if row.quoted_text and not is_undecryptable(row.quoted_text)
+    }
 
 
 def ticket_log_entries(ticket: Ticket) -> QuerySet[LogEntry]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ticketsystem.env import ConfigError, envbool, envint, envstr
@@ -15,6 +16,55 @@ def _at_most(name: str, value: int, limit: int) -> int:
 
 def mail_settings(*, production: bool) -> dict[str, Any]:
     """Every mail setting by name; raises ConfigError with a one-line reason."""
+    return {**_mail_out(production), **_mail_in()}
+
+
+def _mail_in() -> dict[str, Any]:
+    """receivemail, fetchmail and the quarantine (docs/email.md, Mail in)."""
+    receive_max = _at_most(
+        "MAIL_RECEIVE_MAX_BYTES",
+        envint("MAIL_RECEIVE_MAX_BYTES", 128 * 1024 * 1024, minimum=1024),
+        512 * 1024 * 1024,
+    )
+    # What tickets/mail/parse.py reads whole; more bytes or attachments quarantine a message.
+    message_max = envint("MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+    if message_max > receive_max:
+        raise ConfigError("MAIL_MAX_MESSAGE_BYTES must not exceed MAIL_RECEIVE_MAX_BYTES")
+    ca_file = envstr("MAIL_IMAP_CA_FILE", "")
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"MAIL_IMAP_CA_FILE={ca_file} is not a readable file")
+    return {
+        # A sender's new tickets per hour above this are quarantined (a flood, a mail loop).
+        "MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR": _at_most(
+            "MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR",
+            envint("MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR", 20, minimum=1),
+            10_000,
+        ),
+        # receivemail refuses (exit 65, the MTA bounces it) a message larger than this; up to
+        # it, anything parse cannot take whole is quarantined with its source.
+        "MAIL_RECEIVE_MAX_BYTES": receive_max,
+        "MAIL_MAX_MESSAGE_BYTES": message_max,
+        "MAIL_MAX_ATTACHMENTS": _at_most(
+            "MAIL_MAX_ATTACHMENTS", envint("MAIL_MAX_ATTACHMENTS", 100, minimum=1), 10_000
+        ),
+        # Plain IMAP (no TLS) sends the mailbox password readably: refused unless allowed.
+        "MAIL_ALLOW_PLAINTEXT": envbool("MAIL_ALLOW_PLAINTEXT", False),
+        # CA bundle to verify IMAPS servers with (empty: the system's trust store).
+        "MAIL_IMAP_CA_FILE": ca_file,
+        "MAIL_IMAP_TIMEOUT": _at_most(
+            "MAIL_IMAP_TIMEOUT", envint("MAIL_IMAP_TIMEOUT", 30, minimum=1), 600
+        ),
+        # Messages fetched per mailbox and run (the rest wait for the next run).
+        "MAIL_FETCH_BATCH": envint("MAIL_FETCH_BATCH", 200, minimum=1),
+        # manage.py monitor alerts while more messages than this wait in quarantine.
+        "MONITOR_MAIL_QUARANTINE_THRESHOLD": envint(
+            "MONITOR_MAIL_QUARANTINE_THRESHOLD", 20, minimum=0
+        ),
+    }
+
+
+def _mail_out(production: bool) -> dict[str, Any]:
+    """Replies, acknowledgements and notices sent by the task worker (Replies out)."""
     # "database": tasks are rows in PostgreSQL, enqueued in the same transaction as the reply,
     # run by `manage.py db_worker` (any number of processes and hosts). "immediate": run in
     # the web process right after the commit, for `make run` without a worker.

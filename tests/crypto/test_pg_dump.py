@@ -30,7 +30,42 @@ COVERED = {
     "tickets.attachment.content",
     "tickets.outboundmail.recipients",
     "tickets.outboundmail.body",
+    "tickets.inboundmessage.message_id",
+    "tickets.inboundmessage.sender",
+    "tickets.inboundmessage.subject",
+    "tickets.inboundmessage.raw",
+    "tickets.inboundmessage.html_body",
+    "tickets.inboundmessage.quoted_text",
+    "tickets.queuemailbox.password",
 }
+
+
+def _mail_with_secrets(queue, ticket) -> None:
+    """A quarantined mail (source, sender, subject, Message-ID, HTML) and a mailed reply
+    (its quoted tail), and a queue's IMAP password, each holding the marker."""
+    from email.message import EmailMessage
+
+    from tickets.mail.inbound_models import QueueMailbox
+    from tickets.mail.threading import make_message_id
+
+    lost = EmailMessage()
+    lost["From"] = f"{SECRET.lower()}@example.org"
+    lost["To"] = "lost@example.com"
+    lost["Subject"] = f"Subject {SECRET}"
+    lost["Message-ID"] = f"<{SECRET}@example.org>"
+    lost.set_content(f"Text {SECRET}")
+    lost.add_alternative(f"<p>HTML {SECRET}</p>", subtype="html")
+    services.mail_receive(raw=lost.as_bytes())
+    reply = EmailMessage()
+    reply["From"] = f"{SECRET.lower()}@example.org"
+    reply["To"] = "someone@example.com"
+    reply["Subject"] = f"Re: {PLAIN}"
+    reply["In-Reply-To"] = make_message_id(ticket.pk, "helpdesk.example.com")
+    reply.set_content(f"Thanks.\n\nOn Monday, Support wrote:\n> Quoted {SECRET}\n")
+    assert services.mail_receive(raw=reply.as_bytes()).quoted_text
+    QueueMailbox.objects.create(
+        queue=queue, host="imap.example.org", username="u", password=f"pw-{SECRET}"
+    )
 
 
 def _pg_dump() -> bytes:
@@ -79,6 +114,7 @@ def test_no_encrypted_marker_survives_into_a_pg_dump(agent, queue_a):
     services.ticket_change_description(actor=agent, ticket=ticket, description=f"Edited {SECRET}")
     # A public reply queues a mail: its recipients (the contact's address) and body.
     services.comment_add(actor=agent, ticket=ticket, body=f"Reply {SECRET}")
+    _mail_with_secrets(queue_a, ticket)
     covered = set(COVERED)
     if apps.is_installed("django_otp") and "accounts.totpdevice.key" in labels:
         # The accounts work (issue 3) encrypts TOTP secrets with the same field.

@@ -68,6 +68,9 @@ def test_a_manager_creates_a_queue_with_members_and_sla(manager_client, agent):
             "sla_resolution_normal": 300,
             "sla_resolution_high": 120,
             "sla_resolution_urgent": 60,
+            # The queue's IMAP mailbox inline, left empty.
+            "mailbox-TOTAL_FORMS": 0,
+            "mailbox-INITIAL_FORMS": 0,
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors

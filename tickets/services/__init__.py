@@ -14,6 +14,12 @@ from tickets.services.attachments import attachment_add
 from tickets.services.base import activity_for, apply_sla
 from tickets.services.comments import comment_add
 from tickets.services.contacts import contact_get_or_create, contact_save
+from tickets.services.mail_intake import (
+    contact_mark_bounced,
+    mail_receive,
+    mail_release,
+    mailbox_fetched,
+)
 from tickets.services.retention import person_erase, ticket_anonymise, tickets_purge
 from tickets.services.tickets import (
     ticket_assign,
@@ -34,7 +40,11 @@ __all__ = [
     "attachment_add",
     "comment_add",
     "contact_get_or_create",
+    "contact_mark_bounced",
     "contact_save",
+    "mail_receive",
+    "mail_release",
+    "mailbox_fetched",
     "person_erase",
     "ticket_anonymise",
     "ticket_assign",

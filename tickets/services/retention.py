@@ -16,13 +16,14 @@ from typing import Any
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.events import record_event
 from tickets.actors import staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
-from tickets.models import Activity, Attachment, Comment, Contact, Ticket
+from tickets.models import Activity, Attachment, Comment, Contact, InboundMessage, Ticket
 from tickets.selectors import contacts_left_without_tickets, purge_candidates
 from tickets.services.base import record
 from tickets.services.mail_out import mail_scrub
@@ -65,6 +66,8 @@ def ticket_anonymise(*, actor: Any, ticket: Ticket, now: datetime | None = None)
     for attachment in Attachment.objects.filter(ticket=ticket):
         attachment.delete()  # one by one, so the model history records each deletion
     mail_scrub(tickets=[ticket], contents=True)
+    # The mail sources behind the ticket and its replies hold everything just removed.
+    InboundMessage.objects.filter(Q(ticket=ticket) | Q(comment__ticket=ticket)).delete()
     _scrub_subject_history(ticket)
     line = record(ticket, actor, Activity.Verb.PURGED)
     events.ticket_event(ticket, kind=EventKind.UPDATED, actor=actor, was=was, activity=[line])
@@ -79,6 +82,13 @@ class EraseResult:
 
 
 def _erase_contact_row(contact: Contact, now: datetime) -> None:
+    # Their mail sources first, found by the address about to be erased too.
+    mail = InboundMessage.objects.filter(contact=contact)
+    if contact.email:
+        mail = mail | InboundMessage.objects.filter(
+            sender_index=InboundMessage.sender_lookup(str(contact.email))
+        )
+    mail.delete()
     contact.name = ""
     contact.email = ""
     contact.phone = ""
@@ -124,6 +134,7 @@ def person_erase(
 class PurgeReport:
     tickets: list[str] = field(default_factory=list)
     contacts: list[int] = field(default_factory=list)
+    mail: int = 0  # quarantined or ignored mail sources deleted
 
 
 def tickets_purge(
@@ -162,4 +173,7 @@ def tickets_purge(
             )
         report.tickets += [t.reference for t in batch]
         report.contacts += [c.pk for c in contacts]
+    # Mail that never became part of a ticket (quarantined, reports) ages out the same way.
+    stale = InboundMessage.objects.filter(ticket__isnull=True, received_at__lt=now - older_than)
+    report.mail = stale.delete()[1].get(InboundMessage._meta.label, 0)
     return report

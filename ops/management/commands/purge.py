@@ -67,3 +67,5 @@ class Command(BaseCommand):
             f"purged {len(report.tickets)} ticket(s) closed more than {text} ago; "
             f"erased {len(report.contacts)} contact(s)"
         )
+        if report.mail:
+            self.stdout.write(f"deleted {report.mail} mail source(s) older than {text}")
