@@ -40,6 +40,7 @@ from tickets.models import MAX_TEXT, Contact, Queue, Status, Ticket
 from tickets.services.attachments import attachment_add
 from tickets.services.comments import comment_add
 from tickets.services.contacts import contact_get_or_create
+from tickets.services.mail_out import mail_mark_bounced
 from tickets.services.tickets import ticket_create
 from ticketsystem.roles import is_manager
 
@@ -350,7 +351,9 @@ def _bounce(inbound: InboundMessage, parsed: ParsedMail) -> None:
     if not failed:
         inbound.reason = "delivery report without a permanent failure"
         return
-    ticket_ids = _original_ticket_ids(parsed)
+    returned_ids = _returned_message_ids(parsed)
+    ticket_ids = inspect_message_ids(returned_ids).ticket_ids
+    mail_mark_bounced(message_ids=returned_ids)  # the replies that bounced show it
     marked = 0
     for address, recipient in failed.items():
         for contact in Contact.objects.filter(
@@ -362,8 +365,8 @@ def _bounce(inbound: InboundMessage, parsed: ParsedMail) -> None:
     inbound.reason = f"bounce: {marked} contact(s) marked as bouncing"
 
 
-def _original_ticket_ids(parsed: ParsedMail) -> list[int]:
-    """Tickets named by our tokens in the report or in the returned message's headers."""
+def _returned_message_ids(parsed: ParsedMail) -> list[str]:
+    """The Message-IDs a report names: its own threading headers and the returned message's."""
     ids = list(parsed.thread_ids)
     header_parser = BytesParser(policy=policy.compat32)
     for item in parsed.attachments:
@@ -371,7 +374,7 @@ def _original_ticket_ids(parsed: ParsedMail) -> list[int]:
             headers = header_parser.parsebytes(item.data[:65536], headersonly=True)
             for name in ("Message-ID", "In-Reply-To", "References"):
                 ids += message_ids(str(headers.get(name, "") or ""))
-    return inspect_message_ids(ids).ticket_ids
+    return ids
 
 
 def contact_mark_bounced(

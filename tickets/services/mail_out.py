@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tickets.actors import is_contact, is_system, staff_user
@@ -30,9 +31,11 @@ from tickets.live.events import delivery_event
 from tickets.mail.headers import (
     HeaderValueError,
     clean_header_value,
+    clean_message_id,
     format_address,
     validate_address,
 )
+from tickets.mail.inbound_models import InboundMessage
 from tickets.mail.outbound_models import (
     MailNotificationPreference,
     OutboundMail,
@@ -159,13 +162,24 @@ def _with_signature(body: str, signature: str, ticket: Ticket, actor: Any) -> st
 
 
 def _thread(ticket: Ticket) -> tuple[str, str]:
-    """(In-Reply-To, References) continuing the requester's conversation on this ticket."""
-    ids = list(
-        OutboundMail.objects.filter(ticket=ticket, kind__in=REQUESTER_KINDS)
-        .order_by("-created_at", "-id")
-        .values_list("message_id", flat=True)[:MAX_REFERENCES]
+    """(In-Reply-To, References) continuing the requester's conversation on this ticket: our
+    mails to them and theirs to us, oldest first, so In-Reply-To names the latest of both."""
+    sent = OutboundMail.objects.filter(ticket=ticket, kind__in=REQUESTER_KINDS).order_by(
+        "-created_at", "-id"
     )
-    ids.reverse()
+    received = InboundMessage.objects.filter(Q(ticket=ticket) | Q(comment__ticket=ticket)).order_by(
+        "-received_at", "-id"
+    )
+    conversation = [
+        *sent.values_list("created_at", "message_id")[:MAX_REFERENCES],
+        *(
+            (row.received_at, clean_message_id(str(row.message_id)))
+            for row in received.only("uid", "received_at", "message_id")[:MAX_REFERENCES]
+            if row.message_id and not is_undecryptable(row.message_id)
+        ),
+    ]
+    conversation.sort(key=lambda pair: pair[0])
+    ids = list(dict.fromkeys(mid for _, mid in conversation if mid))[-MAX_REFERENCES:]
     return (ids[-1] if ids else ""), " ".join(ids)
 
 
