@@ -13,14 +13,11 @@ feed without asking the database.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
@@ -164,25 +161,4 @@ def delivery_event(mail: Any) -> None:
         }
     )
     message = {"type": "delivery", "ticket": mail.ticket_id, "frame": frame}
-    transaction.on_commit(lambda: _publish_from_worker(ticket_group(mail.ticket_id), message))
-
-
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_lock = threading.Lock()
-
-
-def _publish_from_worker(group: str, message: dict[str, Any]) -> None:
-    """Publish on one long-lived event loop of this process: a send worker publishes an event
-    per mail, and a fresh loop (and Redis connection) per event costs ten times the send."""
-    global _loop
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    with _loop_lock:
-        if _loop is None or _loop.is_closed():
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="live-publish", daemon=True).start()
-    try:
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _loop).result(5)
-    except Exception:  # a broken channel layer must not fail a committed change
-        logger.exception("could not publish %s to %s", message.get("type"), group)
+    transaction.on_commit(lambda: publish([ticket_group(mail.ticket_id)], message))

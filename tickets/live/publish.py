@@ -6,12 +6,14 @@ is. A broken channel layer never fails a committed change: publishing only logs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from tickets.live.groups import session_group, user_group
@@ -24,15 +26,35 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _publishing_loop() -> asyncio.AbstractEventLoop:
+    """One long-lived event loop per process for publishing from sync code (web workers,
+    commands, the mail worker): a fresh loop per event would open a new Redis connection
+    each time, which costs more than the change itself."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="live-publish", daemon=True).start()
+        return _loop
+
+
 def publish(groups: list[str], message: dict[str, Any]) -> None:
     """Send one message to these groups now (callers defer it with ``on_commit``)."""
     layer = get_channel_layer()
     if layer is None:
         return
-    send = async_to_sync(layer.group_send)
     for group in groups:
         try:
-            send(group, message)
+            if isinstance(layer, InMemoryChannelLayer):
+                # The in-memory layer (make run) lives on the server's own loop.
+                async_to_sync(layer.group_send)(group, message)
+            else:
+                coroutine = layer.group_send(group, message)
+                asyncio.run_coroutine_threadsafe(coroutine, _publishing_loop()).result(5)
         except Exception:  # a broken channel layer must not fail a committed change
             logger.exception("could not publish %s to %s", message.get("type"), group)
 
