@@ -250,6 +250,10 @@ def test_cron_runs_the_crontab_with_backup_drill_and_monitor():
     assert schedule[("*/5", "*", "*", "*", "*")] == "python /app/manage.py monitor"
     assert schedule[("15", "3", "*", "*", "*")] == "python /app/manage.py clearsessions"
     assert schedule[("45", "3", "*", "*", "*")] == "python /app/manage.py purge"
+    assert schedule[("*", "*", "*", "*", "*")] == "python /app/manage.py fetchmail"
+    assert schedule[("30", "4", "*", "*", "*")] == (
+        "python /app/manage.py prune_db_task_results --min-age-days 14"
+    )
     for command in schedule.values():
         assert command.split()[2] in get_commands()
 
