@@ -43,3 +43,30 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.actor_username or '-'}"
+
+
+class FailureTally(models.Model):
+    """Identical failures (same action, username and address) within one minute.
+
+    The first of a minute is chained as a SecurityEvent (``seq``); the rest only raise
+    ``count`` here, so a flood of failed logins cannot queue every request on the chain lock.
+    Not chained: the chained row says a failure happened; this says how many.
+    """
+
+    action = models.CharField(max_length=40)
+    username = models.CharField(max_length=150, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    minute = models.DateTimeField(help_text="The minute the failures fell in")
+    count = models.PositiveIntegerField(default=1)
+    seq = models.BigIntegerField(null=True, blank=True, help_text="The chained event")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "username", "ip", "minute"], name="failuretally_key"
+            )
+        ]
+        indexes = [models.Index(fields=["action", "minute"], name="failuretally_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.username or '-'} {self.ip or '-'} x{self.count}"

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 
 from audit.events import record_event
 from audit.middleware import current_request
+from audit.tally import record_repeated_failure
 
 
 def _user_resource(user: Any) -> str:
@@ -27,7 +28,7 @@ def login_failed(
 ) -> None:
     # Django has already replaced the password in credentials; only the username is kept.
     username = credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username") or ""
-    record_event("login_failed", username=str(username), request=request)
+    record_repeated_failure("login_failed", username=str(username), request=request)
 
 
 def logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
@@ -39,7 +40,9 @@ def logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def locked_out(
     sender: Any, request: Any = None, username: Any = None, ip_address: Any = None, **kwargs: Any
 ) -> None:
-    record_event("locked_out", username=str(username or ""), request=request, ip=ip_address)
+    record_repeated_failure(
+        "locked_out", username=str(username or ""), request=request, ip=ip_address
+    )
 
 
 def decrypt_failed(sender: Any, field: str, uid: str, reason: str, **kwargs: Any) -> None:

@@ -1,7 +1,8 @@
 """GnuPG for backups, through python-gnupg, in a throwaway keyring per run.
 
 Each command imports the configured keys into a fresh GNUPGHOME (mode 0700) and removes it
-afterwards, so no state lingers between runs: the recipients are exactly the keys in
+afterwards (its gpg-agent stopped), so no state lingers between runs; a run killed before it
+could clean up (SIGKILL, power loss) is swept by the next one (``sweep_stale_keyrings``): the recipients are exactly the keys in
 BACKUP_GPG_PUBLIC_KEY_FILE (optionally pinned by fingerprint), a cached passphrase never
 outlives the command, and a key that stops importing is noticed at once. Data is streamed
 through gpg in chunks; it is never held whole in memory or written to disk in plain.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -82,11 +84,76 @@ class Keyring:
     secret_keys: list[KeyInfo] = field(default_factory=list)
 
 
+KEYRING_PREFIX = "ts-gnupg-"
+OWNER_FILE = "ts-owner"  # "<pid> <process start time>" of the run that made the keyring
+# A keyring without an owner file is only that young while mkdtemp and the owner write run.
+UNOWNED_GRACE_SECONDS = 60
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks (/proc), so a reused pid is not mistaken."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _owner_alive(home: Path) -> bool:
+    try:
+        pid_text, _, started = (home / OWNER_FILE).read_text().partition(" ")
+        pid = int(pid_text)
+    except FileNotFoundError:
+        try:
+            age = datetime.now(UTC).timestamp() - home.stat().st_mtime
+        except OSError:
+            return True
+        return age < UNOWNED_GRACE_SECONDS
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return not started.strip() or _start_time(pid) == started.strip()
+
+
+def stop_agent(home: Path) -> None:
+    """Stop the gpg-agent (and any other gpg daemon) serving ``home``: it caches the key."""
+    subprocess.run(  # noqa: S603
+        ["gpgconf", "--homedir", str(home), "--kill", "all"],  # noqa: S607
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+
+
+def sweep_stale_keyrings(parent: Path | None = None) -> list[Path]:
+    """Stop the agent of and remove every keyring a dead run left behind; the removed paths."""
+    parent = parent or Path(tempfile.gettempdir())
+    removed = []
+    for home in sorted(parent.glob(f"{KEYRING_PREFIX}*")):
+        try:
+            ours = home.is_dir() and not home.is_symlink() and home.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if not ours or _owner_alive(home):
+            continue
+        stop_agent(home)
+        shutil.rmtree(home, ignore_errors=True)
+        removed.append(home)
+    return removed
+
+
 @contextlib.contextmanager
 def keyring() -> Iterator[Keyring]:
     """A fresh, empty GNUPGHOME for one command; its agent is stopped and it is removed after."""
-    home = Path(tempfile.mkdtemp(prefix="ts-gnupg-"))
+    sweep_stale_keyrings()
+    home = Path(tempfile.mkdtemp(prefix=KEYRING_PREFIX))
     try:
+        (home / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}")
         try:
             gpg = gnupg.GPG(gnupghome=str(home), options=list(GPG_OPTIONS))
         except (OSError, ValueError) as exc:
@@ -94,11 +161,7 @@ def keyring() -> Iterator[Keyring]:
         gpg.buffer_size = CHUNK
         yield Keyring(gpg=gpg, home=home)
     finally:
-        subprocess.run(  # noqa: S603
-            ["gpgconf", "--homedir", str(home), "--kill", "all"],  # noqa: S607
-            capture_output=True,
-            check=False,
-        )
+        stop_agent(home)
         shutil.rmtree(home, ignore_errors=True)
 
 

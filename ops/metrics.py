@@ -76,7 +76,7 @@ class HelpdeskCollector:
     """Gauges computed from the database and cache at scrape time."""
 
     def collect(self) -> Iterator[Metric]:
-        from audit.models import SecurityEvent
+        from audit.tally import failure_count
         from ops.models import BackupRun
         from tickets.models import ACTIVE_STATUSES, Status, Ticket
 
@@ -97,14 +97,9 @@ class HelpdeskCollector:
                 Ticket.objects.filter(status__in=ACTIVE_STATUSES, due_at__lt=now).count(),
             )
             window = now - timedelta(minutes=15)
-            recent = dict(
-                SecurityEvent.objects.filter(
-                    action__in=["login_failed", "locked_out"], created_at__gte=window
-                )
-                .values_list("action")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
+            recent = {
+                action: failure_count(action, window) for action in ("login_failed", "locked_out")
+            }
             yield _gauge(
                 "ticketsystem_failed_logins_15m",
                 "Failed logins recorded in the last 15 minutes.",

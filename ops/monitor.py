@@ -1,9 +1,15 @@
 """manage.py monitor: evaluate the rules, alert on changes, at most once per cooldown.
 
-State lives in the database (MonitorCheck), so alerts are deduplicated across runs and
-hosts. The ``database`` rule's own state lives in MONITOR_STATE_FILE, because it matters
-exactly when the database cannot store it. A failing rule alerts when it starts failing and
+One state per rule, kept in two places: MonitorCheck rows in the database (what the
+managers' page shows, shared by every host) and MONITOR_STATE_FILE (what remains while the
+database is down). Every run writes the whole state to the file, and to the database when
+it answers; each record carries when it was checked, and the newer record is the rule's
+state. So an outage neither forgets a rule that was already firing (no duplicate FIRING) nor
+revives one that recovered meanwhile (no spurious RESOLVED): the file's newer records are
+written back when the database returns. A failing rule alerts when it starts failing and
 again after each cooldown while it stays failing; a rule that recovers sends one "resolved".
+
+The file also keeps the audit chain head the last healthy run verified (ops/audit_anchors).
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audit.chain import find_seq_hash
 from ops import services
+from ops.audit_anchors import STATE_KEY, parse_head
 from ops.health import CheckResult, run_monitor_checks
 from ops.models import MonitorCheck
 
@@ -60,6 +68,8 @@ class _State:
     failing: bool
     since: datetime
     last_alert_at: datetime | None
+    checked_at: datetime | None = None  # None: older than any record that has one
+    summary: str = ""
 
 
 def _aware(text: Any) -> datetime | None:
@@ -67,11 +77,21 @@ def _aware(text: Any) -> datetime | None:
     return value if value is not None and value.tzinfo is not None else None
 
 
+def _newer(a: _State | None, b: _State | None) -> _State | None:
+    """The more recently checked of two records of one rule (the file's on a tie)."""
+    if a is None or b is None:
+        return a or b
+    if b.checked_at is not None and (a.checked_at is None or b.checked_at > a.checked_at):
+        return b
+    return a
+
+
 class FileStateStore:
-    """A JSON file for the database rule (and everything else while the database is down)."""
+    """MONITOR_STATE_FILE: every rule's state, and the last verified audit chain head."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.audit_head: dict[str, Any] | None = None
 
     def load(self) -> dict[str, _State]:
         """The saved states; a damaged file or entry counts as no state (never a crash)."""
@@ -79,25 +99,37 @@ class FileStateStore:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError):
             return {}
+        if not isinstance(raw, dict):
+            return {}
+        head = parse_head(raw.pop(STATE_KEY, None))
+        self.audit_head = {"seq": head[0], "hash": head[1]} if head else None
         states = {}
-        for name, item in raw.items() if isinstance(raw, dict) else []:
+        for name, item in raw.items():
             with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
                 since = _aware(item["since"])
                 if since is not None:
                     states[name] = _State(
-                        bool(item["failing"]), since, _aware(item.get("last_alert_at"))
+                        bool(item["failing"]),
+                        since,
+                        _aware(item.get("last_alert_at")),
+                        _aware(item.get("checked_at")),
+                        str(item.get("summary") or "")[:300],
                     )
         return states
 
     def save(self, states: dict[str, _State]) -> None:
-        data = {
+        data: dict[str, Any] = {
             name: {
                 "failing": state.failing,
                 "since": state.since.isoformat(),
                 "last_alert_at": state.last_alert_at.isoformat() if state.last_alert_at else None,
+                "checked_at": state.checked_at.isoformat() if state.checked_at else None,
+                "summary": state.summary,
             }
             for name, state in states.items()
         }
+        if self.audit_head:
+            data[STATE_KEY] = self.audit_head
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temp = self.path.with_name(f".{self.path.name}.tmp")
         temp.write_text(json.dumps(data, indent=2), encoding="utf-8")
@@ -117,34 +149,51 @@ def _decide(
         alert = Alert(result.name, "firing", result.summary, since)
     elif not failing and was_failing:
         alert = Alert(result.name, "resolved", result.summary, since)
-    return alert, _State(failing, since, now if alert else last_alert)
+    state = _State(failing, since, now if alert else last_alert, now, result.summary[:300])
+    return alert, state
+
+
+def _database_states() -> dict[str, _State] | None:
+    """The rules' rows, or None when the database cannot be read."""
+    try:
+        return {
+            row.name: _State(
+                row.failing, row.since, row.last_alert_at, row.last_checked_at, row.summary
+            )
+            for row in MonitorCheck.objects.all()
+        }
+    except DatabaseError:
+        return None
+
+
+def _verified_head(results: list[CheckResult]) -> dict[str, Any] | None:
+    """The audit chain head this run verified (and found to reach every anchor)."""
+    audit = next((r for r in results if r.name == "audit_chain"), None)
+    if audit is None or audit.ok is not True or not audit.value:
+        return None
+    seq = int(audit.value)
+    with contextlib.suppress(DatabaseError):
+        digest = find_seq_hash(seq)
+        if digest:
+            return {"seq": seq, "hash": digest}
+    return None
 
 
 def run(*, dry_run: bool = False, now: datetime | None = None) -> MonitorRun:
     """Evaluate every rule, send the alerts due, remember what was sent."""
     now = now or timezone.now()
     results = run_monitor_checks()
-    database_up = results[0].ok is True
     file_store = FileStateStore(Path(settings.MONITOR_STATE_FILE))
-    file_states = file_store.load()
-    db_states: dict[str, MonitorCheck] = {}
-    if database_up:
-        try:
-            db_states = {check.name: check for check in MonitorCheck.objects.all()}
-        except DatabaseError:
-            database_up = False
+    states = file_store.load()
+    db_states = _database_states() if results[0].ok is True else None
+    for name, state in (db_states or {}).items():
+        states[name] = _newer(states.get(name), state)
     report = MonitorRun(results)
     decisions: list[tuple[CheckResult, Alert | None, _State]] = []
     for result in results:
         if result.ok is None:
             continue  # unknown: keep the previous state, say nothing
-        in_file = result.name == "database" or not database_up
-        if in_file:
-            previous = file_states.get(result.name)
-        else:
-            row = db_states.get(result.name)
-            previous = _State(row.failing, row.since, row.last_alert_at) if row else None
-        alert, state = _decide(result, previous, now)
+        alert, state = _decide(result, states.get(result.name), now)
         decisions.append((result, alert, state))
         if alert:
             report.alerts.append(alert)
@@ -153,23 +202,27 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> MonitorRun:
     if report.alerts:
         report.delivered, report.errors = deliver(report.alerts)
     sent = bool(report.delivered)
-    for result, alert, state in decisions:
+    for _result, alert, state in decisions:
         if alert and not sent:
-            # Nothing got through: keep the old state so the next run tries again.
-            continue
-        if result.name == "database" or not database_up:
-            file_states[result.name] = state
-        else:
-            services.monitor_check_save(
-                db_states.get(result.name),
-                name=result.name,
-                failing=state.failing,
-                summary=result.summary,
-                now=now,
-                alerted=alert is not None,
-            )
+            continue  # nothing got through: keep the old state so the next run tries again
+        states[_result.name] = state
+    if db_states is not None:
+        # Write back every rule whose newest record is not the database's own (this run's
+        # decisions, and what the file learnt while the database was down).
+        with contextlib.suppress(DatabaseError):
+            for name, state in states.items():
+                if db_states.get(name) != state:
+                    services.monitor_check_save(
+                        name=name,
+                        failing=state.failing,
+                        summary=state.summary,
+                        since=state.since,
+                        checked_at=state.checked_at or now,
+                        last_alert_at=state.last_alert_at,
+                    )
+    file_store.audit_head = _verified_head(results) or file_store.audit_head
     try:
-        file_store.save(file_states)
+        file_store.save(states)
     except OSError as exc:
         # Without it the database rule re-alerts every run: cron must hear about it.
         report.state_error = f"cannot save MONITOR_STATE_FILE {file_store.path}: {exc.strerror}"

@@ -70,33 +70,23 @@ def backup_files_deleted(*, actor: Any = None, names: list[str], keep_days: int)
 
 @transaction.atomic
 def monitor_check_save(
-    check: MonitorCheck | None,
     *,
     name: str,
     failing: bool,
     summary: str,
-    now: datetime,
-    alerted: bool,
+    since: datetime,
+    checked_at: datetime,
+    last_alert_at: datetime | None,
 ) -> MonitorCheck:
-    """Store a rule's new state; ``since`` moves only when the state flips."""
-    if check is None:
-        check = MonitorCheck(name=name, since=now, last_checked_at=now)
-        check.failing = failing
-        check.summary = summary[:300]
-        check.last_alert_at = now if alerted else None
-        check.full_clean()
-        check.save(force_insert=True)
-        return check
-    fields = ["failing", "summary", "last_checked_at"]
-    if check.failing != failing:
-        check.since = now
-        fields.append("since")
+    """Store a rule's state as the monitor decided it (or reconciled it after an outage)."""
+    check, _ = MonitorCheck.objects.select_for_update().get_or_create(
+        name=name, defaults={"since": since, "last_checked_at": checked_at}
+    )
     check.failing = failing
     check.summary = summary[:300]
-    check.last_checked_at = now
-    if alerted:
-        check.last_alert_at = now
-        fields.append("last_alert_at")
+    check.since = since
+    check.last_checked_at = checked_at
+    check.last_alert_at = last_alert_at
     check.full_clean()
-    check.save(update_fields=fields)
+    check.save(update_fields=["failing", "summary", "since", "last_checked_at", "last_alert_at"])
     return check

@@ -20,7 +20,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from audit.models import SecurityEvent
 from ops import gpg, services
+from ops.audit_anchors import STATE_KEY as AUDIT_HEAD
 from ops.backups.database import (
     Database,
     Tool,
@@ -44,6 +46,8 @@ from ops.backups.sets import (
 from ops.gpg import BackupError, Sink
 from ops.models import BackupRun
 
+SECURITY_EVENTS = SecurityEvent._meta.db_table
+
 
 @dataclass
 class BackupResult:
@@ -56,6 +60,15 @@ class BackupResult:
         return sum(info["size"] for info in self.manifest["files"].values())
 
 
+def _audit_head(cursor: Any, counts: dict[str, int]) -> dict[str, Any] | None:
+    """The audit chain's head in the dumped snapshot: an anchor kept outside the table."""
+    if not counts.get(SECURITY_EVENTS):
+        return None
+    cursor.execute(f"SELECT seq, hash FROM {SECURITY_EVENTS} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+    seq, digest = cursor.fetchone()
+    return {"seq": int(seq), "hash": str(digest)}
+
+
 def _dump_postgres(database: Database, ring: gpg.Keyring, out: AtomicFile) -> dict[str, Any]:
     with database.connect() as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -66,6 +79,7 @@ def _dump_postgres(database: Database, ring: gpg.Keyring, out: AtomicFile) -> di
             snapshot = cursor.fetchone()[0]
             counts = pg_counts(cursor)
             per_app, latest = applied_migrations(cursor)
+            head = _audit_head(cursor, counts)
         args, env = database.pg_tool(
             "pg_dump", ["--format=custom", f"--snapshot={snapshot}", "--no-password"]
         )
@@ -85,7 +99,12 @@ def _dump_postgres(database: Database, ring: gpg.Keyring, out: AtomicFile) -> di
             dump.proc.stdout.close()
             dump.close()
         conn.rollback()
-    return {"row_counts": counts, "migrations": per_app, "latest_migration": latest}
+    return {
+        "row_counts": counts,
+        "migrations": per_app,
+        "latest_migration": latest,
+        AUDIT_HEAD: head,
+    }
 
 
 def _dump_sqlite(database: Database, ring: gpg.Keyring, out: AtomicFile) -> dict[str, Any]:
@@ -101,13 +120,19 @@ def _dump_sqlite(database: Database, ring: gpg.Keyring, out: AtomicFile) -> dict
             source.close()
         counts = sqlite_counts(memory)
         per_app, latest = applied_migrations(memory.cursor())
+        head = _audit_head(memory.cursor(), counts)
         image = memory.serialize()
     except sqlite3.Error as exc:
         raise BackupError(f"cannot read the SQLite database: {exc}") from None
     finally:
         memory.close()
     gpg.encrypt_stream(ring, gpg.BytesReader(image), Sink(out.write), compress=True)
-    return {"row_counts": counts, "migrations": per_app, "latest_migration": latest}
+    return {
+        "row_counts": counts,
+        "migrations": per_app,
+        "latest_migration": latest,
+        AUDIT_HEAD: head,
+    }
 
 
 def create_backup(*, keep_days: int | None = None) -> BackupResult:

@@ -8,6 +8,7 @@ renamed into place.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -29,6 +30,7 @@ from ops.backups.database import Database, Tool, pg_tables, sqlite_counts
 from ops.backups.manifest import checked_files, load_manifest
 from ops.backups.runs import record_failure
 from ops.backups.sets import DB_PART, LEGACY_FILES_PART, BackupSet, fsync_dir
+from ops.cli import Interrupted
 from ops.gpg import BackupError, HashingReader, Sink, one_line
 from ops.models import BackupRun
 
@@ -271,9 +273,12 @@ def _prepare(
         yield manifest, files, secret
 
 
+def _scratch_prefix(base: str) -> str:
+    return settings.BACKUP_SCRATCH_DB_PREFIX or f"{base}_verify"
+
+
 def scratch_database_name(base: str) -> str:
-    prefix = settings.BACKUP_SCRATCH_DB_PREFIX or f"{base}_verify"
-    name = f"{prefix}_{secrets.token_hex(4)}"
+    name = f"{_scratch_prefix(base)}_{secrets.token_hex(4)}"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
         raise BackupError(
             f"scratch database name {name!r} is not valid: check BACKUP_SCRATCH_DB_PREFIX"
@@ -281,11 +286,42 @@ def scratch_database_name(base: str) -> str:
     return name
 
 
+def _scratch_lock_id(name: str) -> int:
+    """The session advisory lock a drill holds on its scratch database while it runs."""
+    return int.from_bytes(hashlib.sha256(b"ts-scratch:" + name.encode()).digest()[:8], signed=True)
+
+
+def sweep_scratch_databases(server: Database) -> list[str]:
+    """Drop the scratch databases of drills that died (SIGKILL, lost host): their lock is gone."""
+    pattern = re.compile(rf"{re.escape(_scratch_prefix(server.name))}_[0-9a-f]{{8}}")
+    dropped = []
+    with server.connect(autocommit=True) as conn:
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()]
+        for name in filter(pattern.fullmatch, names):
+            lock = _scratch_lock_id(name)
+            if not conn.execute("SELECT pg_try_advisory_lock(%s)", [lock]).fetchone()[0]:
+                continue  # a drill that is still running
+            try:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+                dropped.append(name)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
+    return dropped
+
+
 @contextlib.contextmanager
 def scratch_postgres(server: Database) -> Iterator[Database]:
-    """A new empty database on the same server, dropped afterwards whatever happens."""
+    """A new empty database on the same server, dropped afterwards whatever happens.
+
+    The drill holds an advisory lock named after it for as long as it lives, so a later drill
+    can tell a dead drill's database (lock free: dropped) from a running one's.
+    """
+    sweep_scratch_databases(server)
     name = scratch_database_name(server.name)
     with server.connect(autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [_scratch_lock_id(name)])
         try:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
@@ -294,10 +330,9 @@ def scratch_postgres(server: Database) -> Iterator[Database]:
             raise BackupError(
                 f"cannot create the scratch database {name}: {one_line(str(exc))}"
             ) from None
-    try:
-        yield Database("postgresql", {**server.settings_dict, "NAME": name})
-    finally:
-        with server.connect(autocommit=True) as conn:
+        try:
+            yield Database("postgresql", {**server.settings_dict, "NAME": name})
+        finally:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
@@ -333,6 +368,10 @@ def verify_backup(backup_set: BackupSet) -> RestoreResult:
     except BackupError as exc:
         record_failure(BackupRun.Kind.VERIFY, backup_set.base, started, database.engine, exc)
         raise
+    except Interrupted as exc:
+        stopped = BackupError(f"interrupted by {exc}")
+        record_failure(BackupRun.Kind.VERIFY, backup_set.base, started, database.engine, stopped)
+        raise
     services.backup_run_record(
         kind=BackupRun.Kind.VERIFY,
         name=backup_set.base,
@@ -367,6 +406,10 @@ def restore_backup(backup_set: BackupSet, url: str, *, force: bool = False) -> R
                     memory.close()
     except BackupError as exc:
         record_failure(BackupRun.Kind.RESTORE, backup_set.base, started, "", exc)
+        raise
+    except Interrupted as exc:
+        stopped = BackupError(f"interrupted by {exc}")
+        record_failure(BackupRun.Kind.RESTORE, backup_set.base, started, "", stopped)
         raise
     # The configured database may be the one being rebuilt; the restore itself is done.
     with contextlib.suppress(DatabaseError):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from datetime import timedelta
 
-from audit.models import SecurityEvent
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from audit.models import FailureTally, SecurityEvent
+from audit.tally import failure_count, record_repeated_failure
 from tests.conftest import login, make_user
 
 PASSWORD = "correct horse battery staple 42"
@@ -76,10 +81,50 @@ def test_repeated_failures_lock_out_through_axes_and_record_locked_out(client, d
     assert response.status_code == 429  # axes' lockout answer
     [event] = events("locked_out")
     assert (event.actor_username, event.ip) == ("dora", ip)
-    assert len(events("login_failed")) == settings.AXES_FAILURE_LIMIT
+    # Chained once a minute, counted in between (tests for the flood below).
+    assert failure_count("login_failed", timezone.now() - timedelta(minutes=1)) == (
+        settings.AXES_FAILURE_LIMIT
+    )
     # Even the right password is refused now, and the refusal is recorded again.
     response = client.post(
         "/accounts/login/", {"username": "dora", "password": PASSWORD}, REMOTE_ADDR=ip
     )
     assert response.status_code == 429
     assert not events("login_succeeded")
+
+
+def test_a_flood_of_identical_failures_is_chained_once_a_minute_and_counted(
+    client, db, caplog, django_capture_on_commit_callbacks
+):
+    caplog.set_level("INFO", logger="ticketsystem.security")
+    staff_with_password()
+    ip = "198.51.100.31"
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(settings.AXES_FAILURE_LIMIT + 10):
+            response = client.post(
+                "/accounts/login/", {"username": "dora", "password": "nope"}, REMOTE_ADDR=ip
+            )
+    assert response.status_code == 429  # the lockout still holds
+    [failed] = events("login_failed")
+    [locked] = events("locked_out")
+    tally = FailureTally.objects.get(action="login_failed", username="dora", ip=ip)
+    assert tally.seq == failed.seq
+    assert (
+        failure_count("login_failed", timezone.now() - timedelta(minutes=1))
+        == (FailureTally.objects.filter(action="login_failed").aggregate(n=Sum("count"))["n"])
+        >= settings.AXES_FAILURE_LIMIT + 10
+    )
+    assert failure_count("locked_out", timezone.now() - timedelta(minutes=1)) >= 10
+    # Every failure still writes its log line: fail2ban counts them.
+    lines = [r.getMessage() for r in caplog.records if "action=login_failed" in r.getMessage()]
+    assert len(lines) == tally.count
+    assert lines[-1].endswith(f"seq={failed.seq} repeat={tally.count}")
+    assert locked.seq != failed.seq
+
+
+def test_another_username_or_address_is_chained_on_its_own(db):
+    record_repeated_failure("login_failed", username="dora", ip="198.51.100.40")
+    record_repeated_failure("login_failed", username="dora", ip="198.51.100.40")
+    record_repeated_failure("login_failed", username="dora", ip="198.51.100.41")
+    record_repeated_failure("login_failed", username="erin", ip="198.51.100.40")
+    assert len(events("login_failed")) == 3

@@ -1,5 +1,6 @@
 """manage.py verifyaudit: edited, deleted and inserted rows are each detected, naming the
-first bad row; a checkpoint catches rows cut off the end."""
+first bad row; the heads anchored outside the table (monitor state, backup manifests) or a
+checkpoint catch rows cut off the end."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ from django.db import connection
 
 from audit.chain import verify_chain
 from audit.events import GENESIS, record_event
+
+
+@pytest.fixture(autouse=True)
+def anchors_elsewhere(settings, tmp_path):
+    """A fresh monitor state file and an empty backup directory: no anchor from other tests."""
+    settings.MONITOR_STATE_FILE = tmp_path / "monitor-state.json"
+    settings.BACKUP_DIR = tmp_path / "backups"
+    return settings
 
 
 @pytest.fixture
@@ -41,7 +50,9 @@ def verify(*args: str) -> str:
 
 
 def test_an_intact_chain_verifies(chain):
-    assert verify() == "audit chain OK: 6 events verified, last seq 6\n"
+    assert (
+        verify() == "audit chain OK: 6 events verified, last seq 6; head matches no anchor found\n"
+    )
 
 
 def test_an_empty_chain_verifies(db):
@@ -136,3 +147,47 @@ def test_a_batch_size_out_of_range_is_a_one_line_error(chain, size):
     # 10**30 used to reach the database as LIMIT and fail there with a traceback.
     with pytest.raises(CommandError, match="--batch-size must be between 1 and"):
         verify("--batch-size", size)
+
+
+def anchor_in_monitor_state(settings, event) -> None:
+    settings.MONITOR_STATE_FILE.write_text(
+        json.dumps({"audit_head": {"seq": event.seq, "hash": event.hash}})
+    )
+
+
+def test_an_emptied_table_is_caught_by_the_monitor_state_anchor(chain, anchors_elsewhere):
+    anchor_in_monitor_state(anchors_elsewhere, chain[6])
+    assert "head matches the monitor state (seq 6)" in verify()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE audit_securityevent")
+    with pytest.raises(
+        CommandError,
+        match=r"BROKEN: the chain is empty but the monitor state "
+        r"recorded seq 6: rows were cut off its end \(or the table was emptied\)$",
+    ):
+        verify()
+
+
+def test_a_missing_tail_is_caught_with_no_flags(chain, anchors_elsewhere):
+    anchor_in_monitor_state(anchors_elsewhere, chain[6])
+    as_db_owner("DELETE FROM audit_securityevent WHERE seq >= 5", [])
+    with pytest.raises(
+        CommandError, match=r"the chain ends at seq 4 but the monitor state recorded seq 6"
+    ):
+        verify()
+
+
+def test_a_rewritten_anchored_row_is_caught(chain, anchors_elsewhere):
+    anchors_elsewhere.MONITOR_STATE_FILE.write_text(
+        json.dumps({"audit_head": {"seq": 6, "hash": "f" * 64}})
+    )
+    with pytest.raises(
+        CommandError, match=r"row 6 differs from the one the monitor state recorded"
+    ):
+        verify()
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"audit_head": {"seq": "6", "hash": 1}}'])
+def test_a_damaged_state_file_is_no_anchor(chain, anchors_elsewhere, content):
+    anchors_elsewhere.MONITOR_STATE_FILE.write_text(content)
+    assert "no anchor found" in verify()

@@ -255,3 +255,27 @@ def test_a_retention_longer_than_the_calendar_keeps_every_set(backup_settings):
 
     assert f"{old}.manifest.json" in visible_files(directory)
     assert BackupRun.objects.filter(kind=BackupRun.Kind.BACKUP, ok=True).count() == 2
+
+
+def test_each_manifest_anchors_the_audit_head_and_verifyaudit_compares_with_it(
+    backup_settings, ticket_a, tmp_path
+):
+    from audit.events import record_event
+
+    backup_settings.MONITOR_STATE_FILE = tmp_path / "no-monitor-state.json"
+    record_event("login_succeeded", username="alice", ip="198.51.100.7")
+    head = SecurityEvent.objects.order_by("-seq").first()
+    call_command("backup", stdout=io.StringIO())
+    directory = backup_settings.BACKUP_DIR
+    base = only_set(directory)
+    assert read_manifest(directory, base)["audit_head"] == {"seq": head.seq, "hash": head.hash}
+    out = io.StringIO()
+    call_command("verifyaudit", stdout=out)
+    assert f"head matches backup {base} (seq {head.seq})" in out.getvalue()
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE audit_securityevent")
+    with pytest.raises(
+        CommandError, match=rf"^audit chain BROKEN: the chain is empty but backup {base} recorded"
+    ):
+        call_command("verifyaudit", stdout=io.StringIO())

@@ -80,3 +80,16 @@ def test_the_jail_uses_the_filter_and_the_docker_chain():
     assert "filter    = ticketsystem" in jail
     assert "logpath   = /var/log/ticketsystem/security.log" in jail
     assert 'chain="DOCKER-USER"' in jail
+
+
+def test_it_counts_every_repeated_failure_not_just_the_chained_one(
+    db, django_capture_on_commit_callbacks, security_log
+):
+    from audit.tally import record_repeated_failure
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(5):
+            record_repeated_failure("login_failed", username="alice", ip="203.0.113.20")
+        for _ in range(2):
+            record_repeated_failure("locked_out", username="alice", ip="203.0.113.21")
+    assert banned(security_log) == ["203.0.113.20"] * 5 + ["203.0.113.21"] * 2

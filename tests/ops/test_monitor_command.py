@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from audit.events import record_event
@@ -323,3 +324,75 @@ def test_a_damaged_state_file_counts_as_no_state(db, monitoring, hook):
     saved = json.loads(monitoring.MONITOR_STATE_FILE.read_text())
     assert saved["database"]["failing"] is False
     assert datetime.fromisoformat(saved["database"]["since"]).tzinfo is not None
+
+
+def test_the_monitor_anchors_the_audit_head_and_alerts_when_the_table_is_emptied(
+    db, monitoring, hook
+):
+    good_backup()
+    record_event("login_succeeded", username="alice", ip="198.51.100.7")
+    last = record_event("logout", username="alice", ip="198.51.100.7")
+    monitor.run()
+    saved = json.loads(monitoring.MONITOR_STATE_FILE.read_text())
+    assert saved["audit_head"] == {"seq": last.seq, "hash": last.hash}
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE audit_securityevent")
+    monitor.run()
+    assert firing(hook) == {"audit_chain"}
+    assert f"is empty but the monitor state recorded seq {last.seq}" in hook.received[0]["text"]
+    # The anchor stays where it was: the next run still sees the loss.
+    saved = json.loads(monitoring.MONITOR_STATE_FILE.read_text())
+    assert saved["audit_head"] == {"seq": last.seq, "hash": last.hash}
+
+
+def _monitor_without_database(hook, tmp_path, **extra: str):
+    import os
+
+    from tests.ops.conftest import manage
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nothing",
+        "MONITOR_WEBHOOK_URL": hook.url,
+        "MONITOR_STATE_FILE": str(tmp_path / "monitor-state.json"),
+        "DATA_DIR": str(tmp_path),
+        "MONITOR_COOLDOWN_MINUTES": "60",
+        **extra,
+    }
+    env.pop("MONITOR_ALERT_EMAILS", None)
+    result = manage("monitor", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_rule_firing_before_an_outage_does_not_fire_again_during_it(
+    db, monitoring, hook, tmp_path
+):
+    good_backup()
+    monitoring.MONITOR_DISK_MIN_FREE_PERCENT = 100
+    monitor.run()
+    assert firing(hook) == {"disk"}
+    _monitor_without_database(hook, tmp_path, MONITOR_DISK_MIN_FREE_PERCENT="100")
+    assert len(hook.received) == 2
+    assert firing(hook) == {"database"}  # disk is still within its cooldown
+
+
+def test_a_rule_that_recovered_during_an_outage_is_resolved_once(db, monitoring, hook, tmp_path):
+    good_backup()
+    monitoring.MONITOR_DISK_MIN_FREE_PERCENT = 100
+    monitor.run()
+    assert firing(hook) == {"disk"}
+    _monitor_without_database(hook, tmp_path, MONITOR_DISK_MIN_FREE_PERCENT="1")
+    assert {(a["check"], a["status"]) for a in hook.received[-1]["alerts"]} == {
+        ("database", "firing"),
+        ("disk", "resolved"),
+    }
+    monitoring.MONITOR_DISK_MIN_FREE_PERCENT = 1
+    monitor.run()  # the database is back
+    assert [(a["check"], a["status"]) for a in hook.received[-1]["alerts"]] == [
+        ("database", "resolved")
+    ]
+    assert len(hook.received) == 3
+    # Reconciled: the database now holds what the state file learnt during the outage.
+    assert MonitorCheck.objects.get(name="disk").failing is False
+    monitor.run()
+    assert len(hook.received) == 3

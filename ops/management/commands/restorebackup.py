@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ops.backups.restore import restore_backup
 from ops.backups.sets import set_from_path
+from ops.cli import Interrupted, exit_interrupted, interruptible
 from ops.gpg import BackupError
 
 
@@ -34,9 +35,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: str, database: str, force: bool, **options: Any) -> None:
         try:
-            result = restore_backup(set_from_path(file), database, force=force)
+            with interruptible():
+                result = restore_backup(set_from_path(file), database, force=force)
         except BackupError as exc:
             raise CommandError(f"restore failed: {exc}") from None
+        except Interrupted as exc:
+            raise exit_interrupted(exc, "restore") from None
         counts = result.manifest["row_counts"]
         self.stdout.write(
             f"restored {result.backup_set.base} into {result.target}: {len(counts)} tables, "

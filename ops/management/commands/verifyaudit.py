@@ -7,14 +7,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.chain import find_seq_hash, verify_chain
+from audit.chain import find_seq_hash
+from ops.audit_anchors import verify_anchored
 from ops.cli import check_batch_size
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the security event hash chain. Exits non-zero naming the first bad row. "
-        "With --checkpoint FILE, also checks that the row recorded there by the last "
+        "Verify the security event hash chain. Exits non-zero naming the first bad row, or "
+        "when the chain falls short of (or differs from) the head recorded outside the table "
+        "in MONITOR_STATE_FILE or the newest backup manifest. With --checkpoint FILE, also checks that the row recorded there by the last "
         "successful run is still present and unchanged (rows cut off the end), then "
         "updates the file."
     )
@@ -28,12 +30,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, checkpoint: Path | None, batch_size: int, **options: Any) -> None:
         check_batch_size(batch_size)
         remembered = self._read_checkpoint(checkpoint) if checkpoint else None
-        result = verify_chain(batch_size=batch_size)
+        result, problem, anchors = verify_anchored(batch_size=batch_size)
         if not result.ok:
             raise CommandError(
                 f"audit chain BROKEN at seq {result.first_bad_seq}: {result.reason} "
                 f"({result.checked} rows verified before it)"
             )
+        if problem:
+            raise CommandError(f"audit chain BROKEN: {problem}")
         if remembered is not None:
             seq, expected = remembered
             stored = find_seq_hash(seq)
@@ -45,8 +49,10 @@ class Command(BaseCommand):
                 )
         if checkpoint is not None and result.last_seq:
             self._write_checkpoint(checkpoint, result.last_seq, result.last_hash)
+        against = "; ".join(f"{a.source} (seq {a.seq})" for a in anchors) or "no anchor found"
         self.stdout.write(
-            f"audit chain OK: {result.checked} events verified, last seq {result.last_seq}"
+            f"audit chain OK: {result.checked} events verified, last seq {result.last_seq}; "
+            f"head matches {against}"
         )
 
     def _read_checkpoint(self, path: Path) -> tuple[int, str] | None:

@@ -7,8 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ops.backups.manifest import latest_set
-from ops.backups.restore import verify_backup
+from ops.backups.restore import RestoreResult, verify_backup
 from ops.backups.sets import set_from_path
+from ops.cli import Interrupted, exit_interrupted, interruptible
 from ops.gpg import BackupError
 
 
@@ -30,19 +31,26 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: str | None, latest: bool, **options: Any) -> None:
         try:
-            if latest:
-                backup_set, skipped = latest_set()
-                # A set that is not ours in BACKUP_DIR is worth a look: say so in the cron mail.
-                for reason in skipped:
-                    self.stderr.write(f"skipped {reason}")
-            else:
-                backup_set = set_from_path(file or "")
-            result = verify_backup(backup_set)
+            with interruptible():
+                result = self._drill(file, latest)
         except BackupError as exc:
             raise CommandError(f"restore drill failed: {exc}") from None
+        except Interrupted as exc:
+            raise exit_interrupted(exc, "restore drill") from None
+        backup_set = result.backup_set
         counts = result.manifest["row_counts"]
         self.stdout.write(
             f"verified {backup_set.base}: restored into {result.target}, "
             f"{len(counts)} tables and {sum(counts.values())} rows match the manifest"
             + "".join(f"; {note}" for note in result.notes)
         )
+
+    def _drill(self, file: str | None, latest: bool) -> RestoreResult:
+        if latest:
+            backup_set, skipped = latest_set()
+            # A set that is not ours in BACKUP_DIR is worth a look: say so in the cron mail.
+            for reason in skipped:
+                self.stderr.write(f"skipped {reason}")
+        else:
+            backup_set = set_from_path(file or "")
+        return verify_backup(backup_set)
