@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.events import record_event
+from tickets import search
 from tickets.actors import staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
@@ -59,6 +60,7 @@ def ticket_anonymise(*, actor: Any, ticket: Ticket, now: datetime | None = None)
     ticket.description = ""
     ticket.purged_at = now
     ticket.save(update_fields=["subject", "description", "purged_at"])
+    search.unindex_ticket(ticket)
     for comment in Comment.objects.filter(ticket=ticket):
         comment.body = ""
         comment.save(update_fields=["body"])
@@ -85,6 +87,7 @@ def _erase_contact_row(contact: Contact, now: datetime) -> None:
     contact.erased_at = now
     contact.full_clean(validate_unique=False, validate_constraints=False)
     contact.save(update_fields=["name", "email", "email_index", "phone", "erased_at"])
+    search.index_contact_tickets(contact)
 
 
 @transaction.atomic
