@@ -10,6 +10,7 @@ from tickets.models import Attachment, Comment, Contact, Ticket
 from tickets.search.models import Scope, SearchToken
 from tickets.search.text import all_terms
 from tickets.search.tokens import tokens
+from ticketsystem.crypto import is_undecryptable
 
 Documents = dict[int, dict[int, list[str]]]  # ticket id -> scope -> texts
 
@@ -19,33 +20,41 @@ def documents(ticket_ids: Iterable[int], *, internal: bool = True) -> Documents:
     replies, internal notes (if ``internal``) and file names. Four queries for any number."""
     ids = list(ticket_ids)
     docs: Documents = defaultdict(lambda: defaultdict(list))
-    rows = Ticket.objects.filter(pk__in=ids).values_list(
-        "pk", "subject", "description", "contact_id", "purged_at"
+    # Model instances, not values(): encrypted fields decrypt on the instance (bound to its row).
+    rows = Ticket.objects.filter(pk__in=ids).only(
+        "uid", "subject", "description", "contact_id", "purged_at"
     )
     contact_of: dict[int, list[int]] = defaultdict(list)
-    for pk, subject, description, contact_id, purged_at in rows:
-        if purged_at is not None:
+    for ticket in rows:
+        if ticket.purged_at is not None:
             continue  # anonymised: nothing left to find it by
-        docs[pk][Scope.SUBJECT].append(subject)
-        docs[pk][Scope.PUBLIC].append(description)
-        if contact_id:
-            contact_of[contact_id].append(pk)
+        docs[ticket.pk][Scope.SUBJECT].append(ticket.subject)
+        docs[ticket.pk][Scope.PUBLIC].append(ticket.description)
+        if ticket.contact_id:
+            contact_of[ticket.contact_id].append(ticket.pk)
     for contact in Contact.objects.filter(pk__in=contact_of, erased_at__isnull=True).only(
-        "name", "email"
+        "uid", "name", "email"
     ):
         for pk in contact_of[contact.pk]:
             docs[pk][Scope.PUBLIC] += [contact.name, contact.email]
     comments = Comment.objects.filter(ticket_id__in=list(docs)).order_by("created_at", "id")
     if not internal:
         comments = comments.filter(is_internal=False)
-    for ticket_id, body, is_internal in comments.values_list("ticket_id", "body", "is_internal"):
-        docs[ticket_id][Scope.INTERNAL if is_internal else Scope.PUBLIC].append(body)
-    files = Attachment.objects.filter(ticket_id__in=list(docs))
+    for comment in comments.only("uid", "ticket_id", "body", "is_internal"):
+        scope = Scope.INTERNAL if comment.is_internal else Scope.PUBLIC
+        docs[comment.ticket_id][scope].append(comment.body)
+    files = Attachment.objects.filter(ticket_id__in=list(docs)).select_related("comment")
     if not internal:
         files = files.exclude(comment__is_internal=True)
-    for ticket_id, name, note in files.values_list("ticket_id", "filename", "comment__is_internal"):
-        docs[ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(name)
+    for file in files.only("uid", "ticket_id", "filename", "comment__is_internal"):
+        note = file.comment is not None and file.comment.is_internal
+        docs[file.ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(file.filename)
     return docs
+
+
+def plain_texts(texts: list[str]) -> list[str]:
+    """Leave out values that failed to decrypt (their ciphertext is no text to index)."""
+    return [text for text in texts if text and not is_undecryptable(text)]
 
 
 def token_rows(docs: Documents) -> list[SearchToken]:
@@ -53,7 +62,7 @@ def token_rows(docs: Documents) -> list[SearchToken]:
         SearchToken(token=value, ticket_id=ticket_id, scope=scope)
         for ticket_id, scopes in docs.items()
         for scope, texts in scopes.items()
-        for value in tokens(all_terms(texts))
+        for value in tokens(all_terms(plain_texts(texts)))
     ]
 
 

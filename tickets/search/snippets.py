@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from tickets.search.index import documents
+from tickets.search.index import documents, plain_texts
 from tickets.search.models import Scope
 from tickets.search.query import Search
 from tickets.search.text import WORD_RE, fold, words
@@ -38,7 +38,7 @@ def confirmed_ids(ids: list[int], search: Search, *, internal: bool) -> list[int
 
 
 def _all_texts(scopes: dict[int, list[str]]) -> list[str]:
-    return [text for scope in sorted(scopes) for text in scopes[scope] if text]
+    return [text for scope in sorted(scopes) for text in plain_texts(scopes[scope])]
 
 
 def _matches(word: str, search: Search) -> bool:
