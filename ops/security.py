@@ -24,6 +24,7 @@ SECRETS = (
     "FIELD_ENCRYPTION_KEYS",
     "BLIND_INDEX_KEY",
     "AUDIT_HMAC_KEY",
+    "SEARCH_INDEX_KEY",
     "DATABASE_URL",
     "REDIS_URL",
     "EMAIL_HOST_PASSWORD",
@@ -64,15 +65,16 @@ def check_keys() -> Finding:
         keyring = parse_keyring(settings.FIELD_ENCRYPTION_KEYS)
         blind = parse_blind_index_key(settings.BLIND_INDEX_KEY)
         chain = parse_blind_index_key(settings.AUDIT_HMAC_KEY, name="AUDIT_HMAC_KEY")
+        search = parse_blind_index_key(settings.SEARCH_INDEX_KEY, name="SEARCH_INDEX_KEY")
     except KeyringError as exc:
         return Finding("secret keys", False, str(exc))
-    keys = [*keyring.keys.values(), blind, chain]
+    keys = [*keyring.keys.values(), blind, chain, search]
     if len(set(keys)) != len(keys):
         return Finding("secret keys", False, "the same key is used for two purposes")
     return Finding(
         "secret keys",
         True,
-        f"SECRET_KEY strong; {len(keyring.keys)} field keys, 2 HMAC keys, all distinct",
+        f"SECRET_KEY strong; {len(keyring.keys)} field keys, 3 HMAC keys, all distinct",
     )
 
 

@@ -25,6 +25,7 @@ def production_env(secret_dir: Path, **overrides: str) -> dict[str, str]:
         "field_encryption_keys": f"k1:{generate_key()}",
         "blind_index_key": generate_key(),
         "audit_hmac_key": generate_key(),
+        "search_index_key": generate_key(),
         "database_url": os.environ.get(
             "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ticketsystem"
         ),

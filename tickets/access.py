@@ -57,6 +57,12 @@ def restrict_activity(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
     return queryset.filter(queue_id__in=ids, ticket__queue_id__in=ids)
 
 
+def can_read_internal_notes(user: Any) -> bool:
+    """Whether the user reads internal notes on the tickets they see: today every staff
+    member does (a ticket is visible to its queue's agents and to managers only)."""
+    return is_staff_member(user)
+
+
 def visible_tickets(user: Any) -> QuerySet[Ticket]:
     return restrict(Ticket.objects.all(), user)
 

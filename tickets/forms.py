@@ -13,9 +13,11 @@ from tickets.models import (
     Priority,
     Queue,
     Status,
+    Ticket,
     validate_printable,
     validate_single_line,
 )
+from tickets.search import query as search_query
 
 ATTACHMENT_HELP = "Stored encrypted; PDFs, images, text and office documents."
 
@@ -62,6 +64,7 @@ class TicketFilterForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.search_notice = ""  # why a search found nothing to look for (shown, not an error)
         self.fields["queue"].queryset = access.visible_queues(user)
         self.fields["assignee"].choices = [
             ("", "Anyone"),
@@ -69,6 +72,12 @@ class TicketFilterForm(forms.Form):
             ("unassigned", "Unassigned"),
             *((str(pk), name) for pk, name in access.assignee_filter_choices(user)),
         ]
+
+    def clean_q(self) -> str:
+        q = self.cleaned_data["q"].strip()
+        if q and not Ticket.pk_from_reference(q.upper()):
+            self.search_notice = search_query.parse(q).problem
+        return q
 
 
 class TicketCreateForm(forms.Form):
@@ -95,6 +104,7 @@ class TicketCreateForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.search_notice = ""  # why a search found nothing to look for (shown, not an error)
         self.fields["queue"].queryset = access.visible_queues(user)
 
     def clean(self) -> dict[str, Any]:
@@ -145,6 +155,7 @@ class MoveForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.search_notice = ""  # why a search found nothing to look for (shown, not an error)
         self.fields["queue"].queryset = access.visible_queues(user)
 
 

@@ -419,3 +419,4 @@ class Attachment(models.Model):
 
 import tickets.mail.outbound_models  # noqa: E402,F401  (mail out's models, registered here)
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox  # noqa: E402, F401
+from tickets.search import models as _search_models  # noqa: E402,F401  (the search index)

@@ -26,6 +26,8 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.search import query as search_query
+from tickets.search import snippets
 from ticketsystem.crypto import is_undecryptable
 
 DASHBOARD_LIST_SIZE = 10
@@ -122,8 +124,17 @@ def filtered_tickets(user: Any, filters: dict[str, Any], sort: tuple[str, ...]) 
         pk = Ticket.pk_from_reference(q.upper()) or (
             int(q) if q.isdigit() and len(q) < 12 else None
         )
-        match = Q(subject__icontains=q)
+        found = search_query.parse(q)
+        internal = access.can_read_internal_notes(user)
+        match = (
+            Q(pk__in=[])
+            if found.problem
+            else Q(pk__in=search_query.matching_ticket_ids(found, internal=internal))
+        )
         qs = qs.filter(match | Q(pk=pk) if pk else match)
+        if not filters.get("sort") and not found.problem:  # relevance: subject, then recency
+            qs = qs.annotate(in_subject=search_query.in_subject(found))
+            sort = ("-in_subject", "-updated_at", "-id")
     status = filters.get("status")
     if status == "active":
         qs = qs.filter(status__in=ACTIVE_STATUSES)
@@ -149,7 +160,14 @@ def ticket_page(user: Any, filters: dict[str, Any], sort: tuple[str, ...], raw_p
     Pages through ids only (index-only scans, cheap even at deep OFFSETs), then loads the
     page's rows by primary key. Raises PageNotAnInteger, or Http404 past the last page.
     """
-    ids = filtered_tickets(user, filters, sort).values_list("id", flat=True)
+    ids: Any = filtered_tickets(user, filters, sort).values_list("id", flat=True)
+    q = filters.get("q", "").strip()
+    found = search_query.parse(q) if q else None
+    internal = access.can_read_internal_notes(user)
+    if found and found.needs_confirming and not found.problem:
+        ids = snippets.confirmed_ids(
+            list(ids[: settings.SEARCH_CONFIRM_LIMIT]), found, internal=internal
+        )
     paginator = Paginator(ids, per_page=settings.TICKETS_PER_PAGE)
     try:
         if len(raw_page) > 6:
@@ -160,6 +178,8 @@ def ticket_page(user: Any, filters: dict[str, Any], sort: tuple[str, ...], raw_p
     page_ids = list(page.object_list)
     rows = list_rows(user).in_bulk(page_ids)
     page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+    if found and not found.problem:
+        snippets.attach_snippets(page.object_list, found, internal=internal)
     return page
 
 

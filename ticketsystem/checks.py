@@ -13,6 +13,7 @@ KEY_CHECK_IDS = {
     "FIELD_ENCRYPTION_KEYS": "ticketsystem.E001",
     "BLIND_INDEX_KEY": "ticketsystem.E002",
     "AUDIT_HMAC_KEY": "ticketsystem.E003",
+    "SEARCH_INDEX_KEY": "ticketsystem.E004",
 }
 
 

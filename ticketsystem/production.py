@@ -29,9 +29,9 @@ def key_problems(config: Mapping[str, Any]) -> dict[str, str]:
         parse_keyring(config["FIELD_ENCRYPTION_KEYS"])
     except KeyringError as exc:
         problems["FIELD_ENCRYPTION_KEYS"] = f"FIELD_ENCRYPTION_KEYS: {exc}"
-    for name in ("BLIND_INDEX_KEY", "AUDIT_HMAC_KEY"):
+    for name in ("BLIND_INDEX_KEY", "AUDIT_HMAC_KEY", "SEARCH_INDEX_KEY"):
         try:
-            parse_blind_index_key(config[name], name=name)
+            parse_blind_index_key(config.get(name, ""), name=name)
         except KeyringError as exc:
             problems[name] = str(exc)
     return problems

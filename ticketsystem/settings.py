@@ -29,6 +29,7 @@ from ticketsystem.env import (
 )
 from ticketsystem.logconfig import logging_config
 from ticketsystem.mailconfig import mail_settings
+from ticketsystem.searchconfig import search_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -61,6 +62,7 @@ try:
         )
         BLIND_INDEX_KEY = BLIND_INDEX_KEY or dev_secret(DATA_DIR, "BLIND_INDEX_KEY", random_key)
         AUDIT_HMAC_KEY = AUDIT_HMAC_KEY or dev_secret(DATA_DIR, "AUDIT_HMAC_KEY", random_key)
+    globals().update(search_settings(production=PRODUCTION, data_dir=DATA_DIR))
 
     ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
     CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
@@ -172,8 +174,7 @@ if DATABASE_URL:
                 DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
             )
         }
-        # Server-side cursors buy nothing for our small result sets and break behind
-        # transaction-pooling proxies (pgbouncer).
+        # No server-side cursors: they break behind transaction-pooling proxies (pgbouncer).
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     except ValueError as exc:
         _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
@@ -187,8 +188,7 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Covering indexes (INCLUDE) are a PostgreSQL feature; SQLite, the development default,
-# simply builds them without the extra columns.
+# Covering indexes (INCLUDE) are PostgreSQL-only; SQLite builds them without the extra columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 if REDIS_URL:

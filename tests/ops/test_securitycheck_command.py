@@ -124,3 +124,12 @@ def test_no_alert_channel_fails_it(db, secure):
     secure.MONITOR_ALERT_EMAILS = []
     output, error = run()
     assert "FAIL    alert channel" in output and "alert channel" in str(error)
+
+
+def test_the_search_index_key_is_checked_and_kept_apart(db, secure):
+    secure.SEARCH_INDEX_KEY = secure.BLIND_INDEX_KEY
+    output, error = run()
+    assert "the same key is used for two purposes" in output and error is not None
+    secure.SEARCH_INDEX_KEY = ""
+    output, error = run()
+    assert "SEARCH_INDEX_KEY (or SEARCH_INDEX_KEY_FILE) is not set" in output and error is not None

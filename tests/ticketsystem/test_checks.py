@@ -21,6 +21,12 @@ def test_the_configured_keys_pass():
         ("FIELD_ENCRYPTION_KEYS", f"k1:{SHORT_KEY}", "ticketsystem.E001", "must decode to 32"),
         ("BLIND_INDEX_KEY", "", "ticketsystem.E002", "BLIND_INDEX_KEY (or BLIND_INDEX_KEY_FILE)"),
         ("AUDIT_HMAC_KEY", SHORT_KEY, "ticketsystem.E003", "AUDIT_HMAC_KEY must decode to 32"),
+        (
+            "SEARCH_INDEX_KEY",
+            "",
+            "ticketsystem.E004",
+            "SEARCH_INDEX_KEY (or SEARCH_INDEX_KEY_FILE)",
+        ),
     ],
 )
 def test_a_malformed_key_is_an_error_naming_it(setting, value, check_id, reason):

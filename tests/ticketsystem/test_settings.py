@@ -68,6 +68,7 @@ def test_production_passes_check_deploy_at_warning_level(tmp_path: Path):
         ),
         ({"BLIND_INDEX_KEY_FILE": ""}, "BLIND_INDEX_KEY (or BLIND_INDEX_KEY_FILE) is not set"),
         ({"AUDIT_HMAC_KEY_FILE": ""}, "AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE) is not set"),
+        ({"SEARCH_INDEX_KEY_FILE": ""}, "SEARCH_INDEX_KEY (or SEARCH_INDEX_KEY_FILE) is not set"),
         ({"DATABASE_URL_FILE": ""}, "DATABASE_URL (or DATABASE_URL_FILE) is not set"),
         ({"REDIS_URL_FILE": ""}, "REDIS_URL (or REDIS_URL_FILE) is not set"),
         (

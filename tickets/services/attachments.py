@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from tickets import access
+from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.attachments import check_upload
 from tickets.live import events
@@ -50,6 +50,7 @@ def attachment_add(
     )
     attachment.full_clean(exclude=["ticket", "comment", "uploaded_by"], validate_unique=False)
     attachment.save(force_insert=True)
+    search.index_attachment(attachment)
     line = record(ticket, actor, Activity.Verb.ATTACHED)
     save_ticket(ticket, [])
     events.ticket_event(ticket, kind=EventKind.ATTACHED, actor=actor, was=was, activity=[line])

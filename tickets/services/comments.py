@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from tickets import search
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
@@ -60,6 +61,7 @@ def comment_add(
     )
     validate(comment)
     comment.save(force_insert=True)
+    search.index_comment(comment)
     fields: list[str] = []
     lines: list[Activity] = []
     by_staff = not is_contact(actor) and not is_system(actor)

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 
-from tickets import access
+from tickets import access, search
 from tickets.actors import is_contact, is_system
 from tickets.models import Contact
 from tickets.services.base import validate
@@ -53,4 +53,5 @@ def contact_save(*, actor: Any, contact: Contact) -> Contact:
         contact.save(force_insert=True)
     else:
         contact.save(update_fields=["name", "email", "email_index", "phone"])
+        search.index_contact_tickets(contact)
     return contact

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.events import record_event
+from tickets import search
 from tickets.actors import staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
@@ -60,6 +61,7 @@ def ticket_anonymise(*, actor: Any, ticket: Ticket, now: datetime | None = None)
     ticket.description = ""
     ticket.purged_at = now
     ticket.save(update_fields=["subject", "description", "purged_at"])
+    search.unindex_ticket(ticket)
     for comment in Comment.objects.filter(ticket=ticket):
         comment.body = ""
         comment.save(update_fields=["body"])
@@ -95,6 +97,7 @@ def _erase_contact_row(contact: Contact, now: datetime) -> None:
     contact.erased_at = now
     contact.full_clean(validate_unique=False, validate_constraints=False)
     contact.save(update_fields=["name", "email", "email_index", "phone", "erased_at"])
+    search.index_contact_tickets(contact)
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import access
+from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
@@ -70,6 +70,7 @@ def ticket_create(
         lines.append(record(ticket, actor, Activity.Verb.ASSIGNED, new=display_user(assignee)))
     events.ticket_event(ticket, kind=EventKind.CREATED, actor=actor, was=None, activity=lines)
     mail_on_ticket_created(actor=actor, ticket=ticket, is_automatic=is_automatic)
+    search.index_ticket(ticket)
     return ticket
 
 
@@ -218,6 +219,7 @@ def ticket_change_subject(*, actor: Any, ticket: Ticket, subject: str) -> Ticket
     save_ticket(ticket, ["subject"])
     line = record(ticket, actor, Activity.Verb.SUBJECT, old=old, new=subject)
     events.ticket_event(ticket, kind=EventKind.SUBJECT, actor=actor, was=was, activity=[line])
+    search.index_ticket(ticket)
     return ticket
 
 
@@ -230,6 +232,7 @@ def ticket_change_description(*, actor: Any, ticket: Ticket, description: str) -
     ticket.description = description
     save_ticket(ticket, ["description"])
     events.ticket_event(ticket, kind=EventKind.UPDATED, actor=actor, was=was)
+    search.index_ticket(ticket)
     return ticket
 
 
@@ -244,6 +247,7 @@ def ticket_set_contact(*, actor: Any, ticket: Ticket, contact: Contact | None) -
     ticket.contact = contact
     save_ticket(ticket, ["contact"])
     events.ticket_event(ticket, kind=EventKind.UPDATED, actor=actor, was=was)
+    search.index_ticket(ticket)
     return ticket
 
 

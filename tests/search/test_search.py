@@ -1,0 +1,185 @@
+"""Search inside encrypted tickets: the blind token index, its queries and what it stores."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+
+from tests.helpers import PNG, upload
+from tickets import services
+from tickets.actors import SystemActor
+from tickets.models import Contact
+from tickets.search.models import SearchToken
+from tickets.search.text import terms
+
+pytestmark = pytest.mark.django_db
+OTHER_KEY = "b3RoZXItc2VhcmNoLWluZGV4LWtleS1mb3ItdGVzdHM="
+
+
+def _refs(client, q: str, **params) -> list[str]:
+    response = client.get("/tickets/", {"q": q, **params})
+    assert response.status_code == 200, response.content[:300]
+    return [t.reference for t in response.context["page"].object_list]
+
+
+@pytest.fixture
+def laptop(agent, queue_a):
+    return services.ticket_create_for_requester(
+        actor=agent,
+        queue=queue_a,
+        subject="Laptop will not boot",
+        description="My ThinkPad shows a blinking cursor after the BIOS screen.",
+        contact_email="Erika.Mustermann@example.org",
+        contact_name="Jörg Müller",
+    )
+
+
+def test_a_word_only_in_the_description_finds_the_ticket(agent_client, laptop, ticket_a):
+    assert _refs(agent_client, "thinkpad") == [laptop.reference]
+    assert _refs(agent_client, "ThinkPad blinking") == [laptop.reference]
+    assert _refs(agent_client, "thinkpad toner") == []  # words are ANDed
+
+
+def test_a_word_in_a_reply_or_an_internal_note_finds_it(agent, agent_client, laptop):
+    services.comment_add(actor=agent, ticket=laptop, body="Lowered the MTU to 1400.")
+    services.comment_add(actor=agent, ticket=laptop, body="Vendor case 4711", is_internal=True)
+    assert _refs(agent_client, "mtu") == [laptop.reference]
+    assert _refs(agent_client, "vendor") == [laptop.reference]
+
+
+def test_an_internal_note_is_found_only_by_who_may_see_the_ticket(agent, agent_b, laptop, client):
+    from tests.conftest import login
+
+    services.comment_add(actor=agent, ticket=laptop, body="Secret workaround", is_internal=True)
+    assert _refs(login(client, agent_b), "workaround") == []
+    assert _refs(login(client, agent_b), "thinkpad") == []
+
+
+def test_the_requesters_name_matches_with_and_without_umlauts(agent_client, laptop):
+    for spelling in ("Müller", "Mueller", "muller", "MÜLLER", "Jorg", "Joerg"):
+        assert _refs(agent_client, spelling) == [laptop.reference], spelling
+
+
+def test_an_email_address_matches_exactly(agent_client, laptop):
+    assert _refs(agent_client, "erika.mustermann@example.org") == [laptop.reference]
+    assert _refs(agent_client, "mustermann") == [laptop.reference]
+    assert _refs(agent_client, "erika.mustermann@example.com") == []
+
+
+def test_a_file_name_finds_the_ticket(agent, agent_client, laptop):
+    services.attachment_add(actor=agent, ticket=laptop, upload=upload("bios-photo.png", PNG))
+    assert _refs(agent_client, "bios-photo.png") == [laptop.reference]
+
+
+def test_a_prefix_and_a_phrase(agent_client, laptop, agent, queue_a):
+    other = services.ticket_create(
+        actor=agent, queue=queue_a, subject="Cursor", description="screen after blinking"
+    )
+    assert _refs(agent_client, "think*") == [laptop.reference]
+    assert _refs(agent_client, "thinkpa*") == [laptop.reference]  # longer than the index keeps
+    assert set(_refs(agent_client, "blinking screen")) == {laptop.reference, other.reference}
+    assert _refs(agent_client, '"blinking cursor"') == [laptop.reference]
+
+
+def test_subject_matches_rank_first(agent, agent_client, queue_a, laptop):
+    subject_hit = services.ticket_create(actor=agent, queue=queue_a, subject="Cursor frozen")
+    newer = services.ticket_create(actor=agent, queue=queue_a, subject="x", description="cursor")
+    assert _refs(agent_client, "cursor") == [
+        subject_hit.reference,
+        newer.reference,
+        laptop.reference,
+    ]
+
+
+def test_the_snippet_highlights_the_word_escaped(agent, agent_client, laptop):
+    services.comment_add(actor=agent, ticket=laptop, body="<b>the MTU</b> was wrong")
+    html = agent_client.get("/tickets/", {"q": "mtu"}).content.decode()
+    assert "&lt;b&gt;the <mark>MTU</mark>&lt;/b&gt; was wrong" in html
+
+
+def test_no_token_is_a_word_or_its_unkeyed_hash(laptop, agent):
+    services.comment_add(actor=agent, ticket=laptop, body="Lowered the MTU to 1400.")
+    corpus = "Laptop will not boot My ThinkPad shows a blinking cursor after the BIOS screen " + (
+        "Erika.Mustermann@example.org Jörg Müller Lowered the MTU to 1400"
+    )
+    forbidden: set[bytes] = set()
+    for word in re.findall(r"\S+", corpus) + [t[2:] for t in terms(corpus)] + list(terms(corpus)):
+        for form in {word, word.lower(), word.casefold()}:
+            data = form.encode()
+            forbidden |= {data, hashlib.sha256(data).digest(), hashlib.md5(data).digest()}  # noqa: S324
+            forbidden |= {h[:8] for h in list(forbidden)}
+    stored = [
+        v.to_bytes(8, "big", signed=True)
+        for v in SearchToken.objects.values_list("token", flat=True)
+    ]
+    assert stored
+    assert not [
+        v for v in stored if v in forbidden or any(v in f for f in forbidden if len(f) >= 8)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT string_agg(token::text, ' ') FROM tickets_searchtoken")
+        dump = cursor.fetchone()[0].lower()
+    assert "thinkpad" not in dump and "muller" not in dump
+
+
+def test_erasure_removes_the_persons_tokens(agent_client, laptop, manager):
+    contact = Contact.objects.get(pk=laptop.contact_id)
+    services.person_erase(actor=manager, contact=contact)
+    assert _refs(agent_client, "mustermann") == []
+    assert _refs(agent_client, "muller") == []
+    assert _refs(agent_client, "thinkpad") == [laptop.reference]  # the ticket itself remains
+
+
+def test_purging_a_ticket_removes_all_its_tokens(laptop):
+    services.ticket_anonymise(actor=SystemActor("purge"), ticket=laptop)
+    assert not SearchToken.objects.filter(ticket=laptop).exists()
+
+
+def test_reindex_after_a_key_change_keeps_every_search_working(agent_client, laptop):
+    before = set(SearchToken.objects.values_list("token", flat=True))
+    with override_settings(SEARCH_INDEX_KEY=OTHER_KEY):
+        assert _refs(agent_client, "thinkpad") == []  # old tokens, new key: stale until reindex
+        call_command("reindex", "--batch-size", "1", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        assert not before & set(SearchToken.objects.values_list("token", flat=True))
+        for q in (
+            "thinkpad",
+            "muller",
+            "erika.mustermann@example.org",
+            "think*",
+            '"blinking cursor"',
+        ):
+            assert _refs(agent_client, q) == [laptop.reference], q
+
+
+@pytest.mark.parametrize(
+    ("q", "status"),
+    [
+        ("x" * 10_000, 400),
+        ("the and of", 200),
+        ("*", 200),
+        ("%_?*", 200),
+        ("nul\x00byte", 400),
+        ("'; DROP TABLE tickets_searchtoken; --", 200),
+        ('"unterminated phrase', 200),
+        ("a " * 60, 200),
+    ],
+)
+def test_bad_input_answers_a_message_or_nothing_never_a_500(agent_client, laptop, q, status):
+    response = agent_client.get("/tickets/", {"q": q})
+    assert response.status_code == status
+    if status == 200 and not response.context["page"].object_list:
+        assert (
+            response.context["form"].search_notice
+            or "No tickets match" in response.content.decode()
+        )
+    assert SearchToken.objects.exists()
+
+
+def test_only_stop_words_says_why(agent_client, laptop):
+    html = agent_client.get("/tickets/", {"q": "the and"}).content.decode()
+    assert "Nothing to search for" in html

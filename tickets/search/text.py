@@ -1,0 +1,73 @@
+"""Normalising and splitting text into search terms (no keys here: tokens.py hashes them).
+
+Text is NFKC-normalised and case-folded (ß -> ss), accents are stripped (ü -> u) and the
+German transcriptions ae/oe/ue fold to a/o/u, so "Müller", "Mueller" and "muller" are one
+word. Index and query pass through the same function, so a fold that merges two unrelated
+words (rare) only widens a search, never hides a match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+MIN_WORD = 2
+MAX_WORD = 40
+MIN_PREFIX = 3
+MAX_PREFIX = 6  # prefixes of 3..6 characters: at most 4 prefix tokens per word
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+REFERENCE_RE = re.compile(r"\bT-\d{1,12}\b", re.IGNORECASE)
+WORD_RE = re.compile(r"[^\W_]+")
+_DIGRAPHS = re.compile(r"([aou])e")
+
+# Words too common to be worth a token (English and German); a query of only these is refused.
+STOP_WORDS = frozenset(
+    """a an and are as at be by for from has have in is it of on or that the this to was were
+    will with der die das und ist nicht ein eine einen dem den des zu im mit auf fur von bei
+    sie er es wir ich""".split()  # noqa: SIM905
+)
+
+
+def fold(word: str) -> str:
+    """One word in canonical form: NFKC, case-folded, accents and umlaut spellings folded."""
+    word = unicodedata.normalize("NFKC", word).casefold()
+    word = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return _DIGRAPHS.sub(r"\1", word)
+
+
+def words(text: str) -> Iterator[str]:
+    """The folded words of a text, in order (stop words and one-letter words included)."""
+    for match in WORD_RE.finditer(unicodedata.normalize("NFKC", text)):
+        yield fold(match[0])
+
+
+def indexable(word: str) -> bool:
+    return MIN_WORD <= len(word) <= MAX_WORD and word not in STOP_WORDS
+
+
+def terms(text: str) -> set[str]:
+    """Every term a text is indexed under: words, bounded prefixes, e-mail addresses and
+    ticket references (prefixed with their kind, so a word never equals a prefix term)."""
+    found: set[str] = set()
+    for word in words(text):
+        if not indexable(word):
+            continue
+        found.add(f"w:{word}")
+        for length in range(MIN_PREFIX, min(len(word), MAX_PREFIX) + 1):
+            found.add(f"p:{word[:length]}")
+    found.update(f"e:{email_form(m[0])}" for m in EMAIL_RE.finditer(text))
+    found.update(f"r:{m[0].upper()}" for m in REFERENCE_RE.finditer(text))
+    return found
+
+
+def email_form(address: str) -> str:
+    return unicodedata.normalize("NFKC", address.strip()).casefold()
+
+
+def all_terms(texts: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for text in texts:
+        if text:
+            found |= terms(text)
+    return found

@@ -1,0 +1,39 @@
+"""Keyed hashes of search terms: HMAC-SHA256 under SEARCH_INDEX_KEY, truncated to 8 bytes
+and stored as a signed 64-bit integer. Without the key a token says nothing about its word."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from ticketsystem.cipher import parse_blind_index_key
+
+TOKEN_BYTES = 8
+
+
+@lru_cache(maxsize=1)
+def _key() -> bytes:
+    from django.conf import settings
+
+    return parse_blind_index_key(settings.SEARCH_INDEX_KEY, name="SEARCH_INDEX_KEY")
+
+
+@receiver(setting_changed, dispatch_uid="tickets.search.tokens.reset_key")
+def _reset_key(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SEARCH_INDEX_KEY":
+        _key.cache_clear()
+
+
+def token(term: str, *, key: bytes | None = None) -> int:
+    digest = hmac.digest(key or _key(), term.encode("utf-8"), "sha256")
+    return int.from_bytes(digest[:TOKEN_BYTES], "big", signed=True)
+
+
+def tokens(terms: Iterable[str], *, key: bytes | None = None) -> set[int]:
+    key = key or _key()
+    return {token(term, key=key) for term in terms}
