@@ -12,6 +12,7 @@ SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(60))')" \
 FIELD_ENCRYPTION_KEYS="build:$(key)" \
 BLIND_INDEX_KEY="$(key)" \
 AUDIT_HMAC_KEY="$(key)" \
+SEARCH_INDEX_KEY="$(key)" \
 ALLOWED_HOSTS=build.invalid \
 DATABASE_URL=postgres://build@build.invalid/build \
 DATA_DIR="${TMPDIR:-/tmp}/ticketsystem-build" \

@@ -83,7 +83,7 @@ def test_production_uses_secure_host_prefixed_cookies_hsts_and_https_upgrades(tm
     env = {
         **os.environ,
         "DJANGO_ENV": "production",
-        "SECRET_KEY": "Zq8" + "x7Kp2mWv9Lr4Tn6Yb1Hc3Jd5Fg0Se8Ua" * 2,
+        "SECRET_KEY": "Zq8x7Kp2mWv9Lr4Tn6Yb1Hc3Jd5Fg0Se8UaQ3tR7yB2nM5vC9xL1kH4gF6dS0aP8wE",
         "ALLOWED_HOSTS": "helpdesk.example.org",
         "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://db/x",
         "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15",
