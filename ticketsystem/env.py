@@ -50,16 +50,25 @@ def envbool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
-def envint(name: str, default: int, *, minimum: int | None = None) -> int:
+def envint(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    """An integer in [minimum, maximum]: every numeric setting has a range, so an absurd
+    value stops the process in one line instead of overflowing somewhere later."""
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
+    text = value.strip()
+    # int() of a long digit string is slow (and refused past 4300 digits): nothing in range
+    # is that long, so say so before parsing.
+    if len(text) > 20:
+        raise ConfigError(f"{name} must be an integer from {minimum} to {maximum}")
     try:
-        number = int(value.strip())
+        number = int(text)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, not {value!r}") from None
-    if minimum is not None and number < minimum:
+    if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {number}")
+    if number > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {number}")
     return number
 
 
