@@ -11,6 +11,7 @@ import secrets
 from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
 
 
 class ConfigError(Exception):
@@ -79,12 +80,35 @@ def envlist(name: str, default: str = "") -> list[str]:
 def dev_secret(data_dir: Path, name: str, make: Callable[[], str]) -> str:
     """Development only: a secret generated once and kept in DATA_DIR (mode 0600)."""
     path = data_dir / "dev-secrets" / name.lower()
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = make()
-    path.touch(mode=0o600)
-    path.write_text(value + "\n", encoding="utf-8")
+    try:
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        value = make()
+        path.touch(mode=0o600)
+        path.write_text(value + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"DATA_DIR={data_dir} cannot hold the development {name}: {exc.strerror}"
+        ) from None
+    return value
+
+
+def envredis(name: str) -> str:
+    """A Redis URL (redis://, rediss:// or unix://, database as a number), or empty."""
+    value = envsecret(name)
+    if not value:
+        return value
+    try:
+        parsed = urlparse(value)
+        parsed.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ConfigError(f"{name} is not a valid URL") from None
+    if parsed.scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"{name} must be a redis://, rediss:// or unix:// URL")
+    database = parsed.path.strip("/") if parsed.scheme != "unix" else "0"
+    if database and not database.isdigit():
+        raise ConfigError(f"{name}: the database must be a number, not {database!r}")
     return value
 
 

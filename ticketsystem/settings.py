@@ -23,6 +23,7 @@ from ticketsystem.env import (
     envbool,
     envint,
     envlist,
+    envredis,
     envsecret,
     envstr,
     random_key,
@@ -38,6 +39,13 @@ VERSION = "0.1.0"
 def _refuse(reason: str) -> None:
     """Stop the process with one line on stderr (no traceback): configuration fails closed."""
     sys.exit(f"ticketsystem: refusing to start: {reason}")
+
+
+def _make_dir(path: Path, name: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _refuse(f"{name}={path} cannot be created: {exc.strerror}")
 
 
 try:
@@ -67,7 +75,7 @@ try:
     CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
     DATABASE_URL = envsecret("DATABASE_URL")
-    REDIS_URL = envsecret("REDIS_URL")
+    REDIS_URL = envredis("REDIS_URL")
     SECURE_COOKIES = envbool("SECURE_COOKIES", PRODUCTION)
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", PRODUCTION)
     SECURE_HSTS_SECONDS = envint(
@@ -181,7 +189,7 @@ if DATABASE_URL:
     except ValueError as exc:
         _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _make_dir(DATA_DIR, "DATA_DIR")
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -326,7 +334,7 @@ STORAGES = {
 # Development serves straight from static/ so `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    _make_dir(STATIC_ROOT, "STATIC_ROOT")
 
 # --- Logging ------------------------------------------------------------------------------
 
