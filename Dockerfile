@@ -54,4 +54,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "/app/ops/deploy/healthcheck.py"]
 # No --proxy-headers: the client address comes from ticketsystem/clientip.py alone.
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "ticketsystem.asgi:application"]
+CMD ["python", "-m", "ticketsystem.serve", "--bind", "0.0.0.0", "--port", "8000", "ticketsystem.asgi:application"]

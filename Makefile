@@ -19,7 +19,7 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrapadmin
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
-	$(VENV)/bin/daphne --bind 127.0.0.1 --port $(PORT) ticketsystem.asgi:application
+	$(VENV)/bin/python -m ticketsystem.serve --bind 127.0.0.1 --port $(PORT) ticketsystem.asgi:application
 
 ## make worker: the mail task worker, for a setup with TASKS_BACKEND=database (`make run`
 ## without it sends mail right after each commit: the immediate backend, docs/email.md).

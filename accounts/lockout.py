@@ -1,18 +1,32 @@
-"""django-axes hooks: how usernames are counted, and the locked-out answer (HTTP 429)."""
+"""Login lockouts: django-axes hooks (how usernames are counted, the locked-out answer, HTTP
+429) and the per-username limit across all addresses.
+
+django-axes locks a username + client pair (an IPv6 client counts as its /64). An attacker
+spreading guesses over many addresses is slowed by the per-username limit instead: once a
+username failed LOGIN_USERNAME_FAILURE_LIMIT times within an hour, from anywhere, its password
+is checked at most once per LOGIN_USERNAME_DELAY_SECONDS. Refused attempts are not counted
+and do not restart the wait, so nobody can keep an account shut; the password alone never
+signs anybody in (the second factor follows).
+"""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Max
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ticketsystem.clientip import client_ip
+from accounts.models import LoginFailureMinute
+from ticketsystem.clientip import client_network
+
+USERNAME_WINDOW = timedelta(hours=1)
 
 
 def normalise_username(value: Any) -> str:
@@ -37,7 +51,7 @@ def retry_after_seconds(request: HttpRequest, credentials: dict[str, Any] | None
     """Seconds until the username + IP pair of this request may try again."""
     cooloff = settings.AXES_COOLOFF_TIME.total_seconds()
     last = AccessAttempt.objects.filter(
-        username=lockout_username(request, credentials), ip_address=client_ip(request)
+        username=lockout_username(request, credentials), ip_address=client_network(request)
     ).aggregate(last=Max("attempt_time"))["last"]
     if last is None:
         return int(cooloff)
@@ -58,5 +72,45 @@ def lockout_response(
         {"minutes": max(1, math.ceil(seconds / 60)), "failure_limit": settings.AXES_FAILURE_LIMIT},
         status=429,
     )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+def record_username_failure(username: str, now: datetime | None = None) -> None:
+    """Count one failed password check for ``username`` (from any address)."""
+    now = now or timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    rows = LoginFailureMinute.objects.filter(username=username, minute=minute)
+    if not rows.update(failures=F("failures") + 1, last_at=now):
+        try:
+            with transaction.atomic():
+                LoginFailureMinute.objects.create(
+                    username=username, minute=minute, failures=1, last_at=now
+                )
+        except IntegrityError:  # created by a concurrent failure in between
+            rows.update(failures=F("failures") + 1, last_at=now)
+    LoginFailureMinute.objects.filter(minute__lt=now - USERNAME_WINDOW).delete()
+
+
+def username_wait_seconds(username: str, now: datetime | None = None) -> int | None:
+    """Seconds until ``username`` may have its password checked again, or None."""
+    now = now or timezone.now()
+    recent = LoginFailureMinute.objects.filter(
+        username=username, minute__gt=now - USERNAME_WINDOW
+    ).aggregate(total=Sum("failures"), last=Max("last_at"))
+    if (recent["total"] or 0) < settings.LOGIN_USERNAME_FAILURE_LIMIT:
+        return None
+    remaining = settings.LOGIN_USERNAME_DELAY_SECONDS - (now - recent["last"]).total_seconds()
+    return math.ceil(remaining) if remaining > 0 else None
+
+
+def login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
+    """user_login_failed receiver: every failed check counts for the username."""
+    record_username_failure(lockout_username(request, credentials))
+
+
+def username_delayed_response(request: HttpRequest, seconds: int) -> HttpResponse:
+    """The answer while a username's password checks are spaced out: 429 and Retry-After."""
+    response = render(request, "accounts/login_delayed.html", {"seconds": seconds}, status=429)
     response["Retry-After"] = str(seconds)
     return response

@@ -244,3 +244,24 @@ class UserSession(AbstractBaseSession):
         from accounts.session_store import SessionStore
 
         return SessionStore
+
+
+class LoginFailureMinute(models.Model):
+    """Failed password checks for one username in one minute, from any address: the
+    per-username limit (accounts/lockout.py) sums the last hour. Older rows are deleted."""
+
+    username = models.CharField(max_length=150)
+    minute = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["username", "minute"], name="accounts_loginfailure_username_minute"
+            )
+        ]
+        indexes = [models.Index(fields=["minute"], name="accounts_loginfailure_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.failures} failed login(s) at {self.minute:%Y-%m-%d %H:%M}"

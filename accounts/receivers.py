@@ -1,11 +1,12 @@
-"""Signal receivers: ending sessions when a user logs out or is deactivated."""
+"""Signal receivers: ending sessions when a user logs out or is deactivated; counting failed
+logins per username (accounts/lockout.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_out
+from django.contrib.auth.signals import user_logged_out, user_login_failed
 from django.db.models.signals import post_save
 
 from accounts.signals import announce_sessions_ended
@@ -26,5 +27,8 @@ def _user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> Non
 
 
 def connect() -> None:
+    from accounts.lockout import login_failed
+
     user_logged_out.connect(_logged_out, dispatch_uid="accounts.logged_out")
+    user_login_failed.connect(login_failed, dispatch_uid="accounts.login_failed")
     post_save.connect(_user_saved, sender=get_user_model(), dispatch_uid="accounts.user_saved")

@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import login_state, services, session_policy
+from accounts import lockout, login_state, services, session_policy
 from accounts.forms import CodeForm, LoginForm, PasswordChangeForm, SudoForm
 from accounts.middleware import end_session
 from accounts.models import BACKUP_CODE_COUNT, BackupCodeDevice, TOTPDevice, VerifyResult
@@ -89,6 +89,10 @@ def login(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request.POST.get("next") or request.GET.get("next"))
     if _is_verified(request.user):
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    if request.method == "POST":
+        wait = lockout.username_wait_seconds(lockout.lockout_username(request, None))
+        if wait is not None:  # many failures for this username, from anywhere: slow down
+            return lockout.username_delayed_response(request, wait)
     form = LoginForm(request, data=_data(request))
     if request.method == "POST" and form.is_valid():
         user = form.get_user()

@@ -137,6 +137,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/ops/test_securitycheck_command.py*": ("slow",),  # makes a backup
     "tests/ops/test_deploy_files.py::test_the_app_role_*": ("slow",),  # backs up and restores
     "tests/live/test_two_processes.py*": ("slow",),  # two daphne processes
+    "tests/ticketsystem/test_serve.py::test_the_access_log_*": ("slow",),  # a daphne process
 }
 # System programs by test id; the test fails naming the Debian package when one is missing
 # (tests/binaries.py). A test can also carry @pytest.mark.needs_binary("name", ...).

@@ -21,6 +21,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import get_commands
 from django.db import connections
+from django.test import override_settings
 
 from audit.events import record_event
 from tests.clirunner import run
@@ -295,3 +296,23 @@ def test_the_traceback_option_still_shows_the_traceback():
     )
     assert down.returncode == 1
     assert "Traceback (most recent call last)" in down.stderr
+
+
+def test_changepassword_without_a_terminal_is_one_line(db, keep_test_connection, no_terminal):
+    make_user("zed")
+    result = run(["changepassword", "zed"])
+    assert _one_line_failure(result) is None, result
+    assert (
+        result["stderr"]
+        == "manage.py changepassword: error: needs a terminal to ask for the password\n"
+    )
+
+
+def test_a_directory_that_cannot_be_written_is_one_line(db, keep_test_connection, tmp_path):
+    # Any command (here Django's own collectstatic) meeting a read-only or unusable directory.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with override_settings(STATIC_ROOT=blocker / "static"):
+        result = run(["collectstatic", "--noinput", "-v", "0"])
+    assert _one_line_failure(result) is None, result
+    assert result["stderr"] == f"CommandError: Not a directory: {blocker / 'static'}\n"

@@ -41,3 +41,23 @@ def client_ip(request: Any) -> str | None:
 
 def user_agent(request: Any) -> str:
     return (request.META.get("HTTP_USER_AGENT", "") or "")[:512]
+
+
+def network_of(address: str | None) -> str | None:
+    """The unit that lockouts and throttles count: an IPv4 address itself, an IPv6 address
+    as its /64 (what one subscriber or host usually holds), written as the /64's first address.
+    """
+    if not address:
+        return address
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
+    return str(parsed)
+
+
+def client_network(request: Any) -> str | None:
+    """client_ip() as lockouts and throttles count it (AXES_CLIENT_IP_CALLABLE)."""
+    return network_of(client_ip(request))

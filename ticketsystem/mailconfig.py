@@ -8,12 +8,6 @@ from typing import Any
 from ticketsystem.env import ConfigError, envbool, envint, envstr
 
 
-def _at_most(name: str, value: int, limit: int) -> int:
-    if value > limit:
-        raise ConfigError(f"{name} must be at most {limit}, not {value}")
-    return value
-
-
 def mail_settings(*, production: bool) -> dict[str, Any]:
     """Every mail setting by name; raises ConfigError with a one-line reason."""
     return {**_mail_out(production), **_mail_in()}
@@ -73,12 +67,10 @@ def _mail_out(production: bool) -> dict[str, Any]:
         raise ConfigError(f"TASKS_BACKEND must be database or immediate, not {backend!r}")
     # A failed SMTP attempt is retried after base * 2^(attempt-1) seconds, capped; after the
     # last attempt the mail is marked failed with the server's answer.
-    attempts = _at_most(
-        "MAIL_SEND_MAX_ATTEMPTS", envint("MAIL_SEND_MAX_ATTEMPTS", 8, minimum=1), 50
-    )
-    base = envint("MAIL_RETRY_BASE_SECONDS", 60, minimum=0)
-    cap = envint("MAIL_RETRY_MAX_SECONDS", 6 * 3600, minimum=1)
-    if base > cap or cap > 7 * 86400:
+    attempts = envint("MAIL_SEND_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+    base = envint("MAIL_RETRY_BASE_SECONDS", 60, minimum=0, maximum=7 * 86400)
+    cap = envint("MAIL_RETRY_MAX_SECONDS", 6 * 3600, minimum=1, maximum=7 * 86400)
+    if base > cap:
         raise ConfigError(
             "MAIL_RETRY_BASE_SECONDS must not exceed MAIL_RETRY_MAX_SECONDS (at most 604800)"
         )
@@ -102,7 +94,7 @@ def _mail_out(production: bool) -> dict[str, Any]:
         "MAIL_RETRY_BASE_SECONDS": base,
         "MAIL_RETRY_MAX_SECONDS": cap,
         # Seconds an SMTP connection may hang before the attempt counts as failed.
-        "EMAIL_TIMEOUT": _at_most("EMAIL_TIMEOUT", envint("EMAIL_TIMEOUT", 30, minimum=1), 600),
+        "EMAIL_TIMEOUT": envint("EMAIL_TIMEOUT", 30, minimum=1, maximum=600),
         # Production sends through STARTTLS only, unless this says a plaintext relay is
         # intended (e.g. a local MTA on the same host).
         "EMAIL_ALLOW_PLAINTEXT": envbool("EMAIL_ALLOW_PLAINTEXT", False),

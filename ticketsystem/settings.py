@@ -23,11 +23,13 @@ from ticketsystem.env import (
     envbool,
     envint,
     envlist,
+    envredis,
     envsecret,
     envstr,
     random_key,
 )
 from ticketsystem.logconfig import logging_config
+from ticketsystem.loginconfig import login_settings
 from ticketsystem.mailconfig import mail_settings
 from ticketsystem.searchconfig import search_settings
 
@@ -38,6 +40,13 @@ VERSION = "0.1.0"
 def _refuse(reason: str) -> None:
     """Stop the process with one line on stderr (no traceback): configuration fails closed."""
     sys.exit(f"ticketsystem: refusing to start: {reason}")
+
+
+def _make_dir(path: Path, name: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _refuse(f"{name}={path} cannot be created: {exc.strerror}")
 
 
 try:
@@ -68,12 +77,14 @@ try:
     CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
     DATABASE_URL = envsecret("DATABASE_URL")
-    REDIS_URL = envsecret("REDIS_URL")
+    REDIS_URL = envredis("REDIS_URL")
     SECURE_COOKIES = envbool("SECURE_COOKIES", PRODUCTION)
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", PRODUCTION)
-    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
-    TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0)
-    CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 0, minimum=0)
+    SECURE_HSTS_SECONDS = envint(
+        "SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0, maximum=63_072_000
+    )
+    TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
+    CONN_MAX_AGE = envint("DB_CONN_MAX_AGE", 0, minimum=0, maximum=86_400)
 
     EMAIL_HOST = envstr("EMAIL_HOST", "")
     # Without an SMTP host, mail (security notifications, alerts) is written to the log.
@@ -82,7 +93,7 @@ try:
         if EMAIL_HOST
         else "django.core.mail.backends.console.EmailBackend"
     )
-    EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
+    EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1, maximum=65_535)
     EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
@@ -91,7 +102,7 @@ try:
     TIME_ZONE = envstr("TIME_ZONE", "UTC")
     LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
     SECURITY_LOG_FILE = envstr("SECURITY_LOG_FILE", "")
-    TICKETS_PER_PAGE = envint("TICKETS_PER_PAGE", 50, minimum=1)
+    TICKETS_PER_PAGE = envint("TICKETS_PER_PAGE", 50, minimum=1, maximum=500)
 except ConfigError as exc:
     _refuse(str(exc))
 
@@ -179,7 +190,7 @@ if DATABASE_URL:
     except ValueError as exc:
         _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _make_dir(DATA_DIR, "DATA_DIR")
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -234,8 +245,10 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_ENGINE = "accounts.session_store"
 try:
     # Enforced on the server by accounts/session_policy.py, for requests and websockets.
-    SESSION_ABSOLUTE_SECONDS = envint("SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60)
-    SESSION_IDLE_SECONDS = envint("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+    SESSION_ABSOLUTE_SECONDS = envint(
+        "SESSION_ABSOLUTE_SECONDS", 8 * 3600, minimum=60, maximum=30 * 86_400
+    )
+    SESSION_IDLE_SECONDS = envint("SESSION_IDLE_SECONDS", 30 * 60, minimum=60, maximum=30 * 86_400)
 except ConfigError as exc:
     _refuse(str(exc))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
@@ -252,55 +265,12 @@ if SECURE_COOKIES:
 
 # --- Accounts: 2FA, lockout, sessions, security headers -----------------------------------
 # Documented in docs/authentication.md; every variable is listed in .env.example.
-from datetime import timedelta  # noqa: E402
-
 from csp.constants import NONE, SELF  # noqa: E402
 
 try:
-    LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-    LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
-    # The half-logged-in state (password accepted, second factor not yet) ends after this.
-    LOGIN_PENDING_SECONDS = envint("LOGIN_PENDING_SECONDS", 300, minimum=30)
-    # First enrolment needs longer: installing an authenticator app takes a few minutes.
-    ENROLMENT_PENDING_SECONDS = envint("ENROLMENT_PENDING_SECONDS", 900, minimum=60)
-    # Re-entering the password unlocks sensitive account changes for this long.
-    SUDO_SECONDS = envint("SUDO_SECONDS", 600, minimum=60)
-    OTP_THROTTLE_FACTOR = envint("OTP_THROTTLE_FACTOR", 1, minimum=1)
-    OTP_ISSUER = envstr("OTP_ISSUER", "ticketsystem") or "ticketsystem"
-    THROTTLE_RATES = {
-        # requests per minute and user, answered with 429 past the limit
-        "post": envint("THROTTLE_POST_PER_MINUTE", 30, minimum=1),
-        "search": envint("THROTTLE_SEARCH_PER_MINUTE", 60, minimum=1),
-    }
+    globals().update(login_settings())  # ticketsystem/loginconfig.py
 except ConfigError as exc:
     _refuse(str(exc))
-
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # refuses locked-out username + IP pairs first
-    "django.contrib.auth.backends.ModelBackend",
-]
-# django-axes: LOGIN_FAILURE_LIMIT failures per username + client IP lock that pair.
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
-AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True  # only after the second factor: see accounts/views.py
-AXES_CLIENT_IP_CALLABLE = "ticketsystem.clientip.client_ip"  # the one client-IP answer
-AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit log already
-AXES_VERBOSE = False
-# Masked in the failed attempts axes stores: every form that checks a password through
-# authenticate() (login, sudo, password change) and the OTP code.
-AXES_SENSITIVE_PARAMETERS = [
-    "username",
-    "ip_address",
-    "password",
-    "code",
-    "old_password",
-    "new_password1",
-    "new_password2",
-]
 
 OTP_LOGIN_URL = LOGIN_URL
 OTP_TOTP_SYNC = True
@@ -338,7 +308,9 @@ X_FRAME_OPTIONS = "DENY"
 if TRUSTED_PROXY_COUNT > 0:
     # Only behind our own proxy (nginx sets X-Forwarded-Proto); never trusted from clients.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024, maximum=512 * 1024 * 1024
+)
 
 # --- Internationalisation, static files ---------------------------------------------------
 
@@ -362,7 +334,7 @@ STORAGES = {
 # Development serves straight from static/ so `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    _make_dir(STATIC_ROOT, "STATIC_ROOT")
 
 # --- Logging ------------------------------------------------------------------------------
 
@@ -381,9 +353,10 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 try:
     # Attachments: stored encrypted in PostgreSQL (tickets_attachment.content).
-    ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
-    if ATTACHMENT_MAX_BYTES > 512 * 1024 * 1024:  # held in memory and in one database value
-        raise ConfigError("ATTACHMENT_MAX_BYTES must be at most 536870912 (512 MB)")
+    # At most 512 MB: an attachment is held in memory and in one database value.
+    ATTACHMENT_MAX_BYTES = envint(
+        "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1, maximum=512 * 1024 * 1024
+    )
     ATTACHMENT_ALLOWED_TYPES = envlist(
         "ATTACHMENT_ALLOWED_TYPES",
         "application/pdf,image/png,image/jpeg,image/gif,image/webp,text/plain,"
@@ -421,9 +394,9 @@ try:
     BACKUP_GPG_PRIVATE_KEY_FILE = envstr("BACKUP_GPG_PRIVATE_KEY_FILE", "")
     # Read raw (not stripped of inner whitespace): a passphrase with a newline is refused later.
     BACKUP_GPG_PASSPHRASE = envsecret("BACKUP_GPG_PASSPHRASE")
-    BACKUP_KEEP_DAYS = envint("BACKUP_KEEP_DAYS", 30, minimum=1)
-    BACKUP_MAX_AGE_HOURS = envint("BACKUP_MAX_AGE_HOURS", 26, minimum=1)
-    BACKUP_DRILL_MAX_AGE_DAYS = envint("BACKUP_DRILL_MAX_AGE_DAYS", 8, minimum=1)
+    BACKUP_KEEP_DAYS = envint("BACKUP_KEEP_DAYS", 30, minimum=1, maximum=3_650)
+    BACKUP_MAX_AGE_HOURS = envint("BACKUP_MAX_AGE_HOURS", 26, minimum=1, maximum=8_760)
+    BACKUP_DRILL_MAX_AGE_DAYS = envint("BACKUP_DRILL_MAX_AGE_DAYS", 8, minimum=1, maximum=365)
     # verifybackup restores into a scratch database named <prefix>_<random>, then drops it.
     BACKUP_SCRATCH_DB_PREFIX = envstr("BACKUP_SCRATCH_DB_PREFIX", "")
 
@@ -438,12 +411,20 @@ try:
     # manage.py monitor: alert channels, thresholds and the re-alert cooldown.
     MONITOR_ALERT_EMAILS = envlist("MONITOR_ALERT_EMAILS")
     MONITOR_WEBHOOK_URL = envsecret("MONITOR_WEBHOOK_URL")
-    MONITOR_WEBHOOK_TIMEOUT = envint("MONITOR_WEBHOOK_TIMEOUT", 10, minimum=1)
-    MONITOR_COOLDOWN_MINUTES = envint("MONITOR_COOLDOWN_MINUTES", 60, minimum=1)
-    MONITOR_FAILED_LOGINS_THRESHOLD = envint("MONITOR_FAILED_LOGINS_THRESHOLD", 20, minimum=0)
-    MONITOR_LOCKOUTS_THRESHOLD = envint("MONITOR_LOCKOUTS_THRESHOLD", 3, minimum=0)
-    MONITOR_SLA_BREACHES_THRESHOLD = envint("MONITOR_SLA_BREACHES_THRESHOLD", 0, minimum=0)
-    MONITOR_DISK_MIN_FREE_PERCENT = envint("MONITOR_DISK_MIN_FREE_PERCENT", 10, minimum=1)
+    MONITOR_WEBHOOK_TIMEOUT = envint("MONITOR_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=300)
+    MONITOR_COOLDOWN_MINUTES = envint("MONITOR_COOLDOWN_MINUTES", 60, minimum=1, maximum=10_080)
+    MONITOR_FAILED_LOGINS_THRESHOLD = envint(
+        "MONITOR_FAILED_LOGINS_THRESHOLD", 20, minimum=0, maximum=1_000_000
+    )
+    MONITOR_LOCKOUTS_THRESHOLD = envint(
+        "MONITOR_LOCKOUTS_THRESHOLD", 3, minimum=0, maximum=1_000_000
+    )
+    MONITOR_SLA_BREACHES_THRESHOLD = envint(
+        "MONITOR_SLA_BREACHES_THRESHOLD", 0, minimum=0, maximum=1_000_000
+    )
+    MONITOR_DISK_MIN_FREE_PERCENT = envint(
+        "MONITOR_DISK_MIN_FREE_PERCENT", 10, minimum=1, maximum=99
+    )
     # Where the monitor keeps its own state while the database is unreachable.
     MONITOR_STATE_FILE = Path(envstr("MONITOR_STATE_FILE", str(DATA_DIR / "monitor-state.json")))
 except ConfigError as exc:
@@ -471,14 +452,12 @@ MIDDLEWARE.insert(
 try:
     # A socket's events are coalesced into one frame per window: fewer frames per second is
     # what lets one process per core serve hundreds of sockets (see the fan-out bench).
-    LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", 100, minimum=0)
-    if LIVE_COALESCE_MS > 200:
-        raise ConfigError(f"LIVE_COALESCE_MS must be at most 200, not {LIVE_COALESCE_MS}")
+    LIVE_COALESCE_MS = envint("LIVE_COALESCE_MS", 100, minimum=0, maximum=200)
     # How often each process re-reads the sessions behind its open sockets (expiry, revocation,
     # deactivation close a socket within this many seconds even if a message was missed).
-    LIVE_SESSION_CHECK_SECONDS = envint("LIVE_SESSION_CHECK_SECONDS", 5, minimum=1)
+    LIVE_SESSION_CHECK_SECONDS = envint("LIVE_SESSION_CHECK_SECONDS", 5, minimum=1, maximum=300)
     # A ticket page repeats "I am here" this often; viewers unheard of for 2.5x this are gone.
-    LIVE_PRESENCE_SECONDS = envint("LIVE_PRESENCE_SECONDS", 20, minimum=2)
+    LIVE_PRESENCE_SECONDS = envint("LIVE_PRESENCE_SECONDS", 20, minimum=2, maximum=300)
 except ConfigError as exc:
     _refuse(str(exc))
 if REDIS_URL:

@@ -136,3 +136,27 @@ def test_a_nul_in_the_user_agent_cannot_dodge_the_count(client, staff, device):
     assert fail(client, 5, **nul) == [400] * 4 + [429]
     assert password_step(client, "alice", PASSWORD, **nul).status_code == 429
     assert AccessAttempt.objects.get().user_agent == "curl "
+
+
+def test_an_ipv6_client_counts_as_its_slash_64(client, staff, device):
+    # Rotating through the addresses of one /64 (what one host usually holds) gains nothing.
+    for n in range(5):
+        password_step(Client(REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}"), "alice", WRONG)
+    same_prefix = Client(REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:ffff")
+    response = password_step(same_prefix, "alice", PASSWORD)
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 15 * 60
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"2001:db8:1:2::"}
+    next_prefix = Client(REMOTE_ADDR="2001:db8:1:3::1")
+    assert password_step(next_prefix, "alice", PASSWORD).status_code == 302
+
+
+def test_unlock_with_an_ipv6_address_lifts_its_slash_64(client, staff, device):
+    from django.core.management import call_command
+
+    for _ in range(5):
+        password_step(Client(REMOTE_ADDR="2001:db8:1:2::7"), "alice", WRONG)
+    call_command("unlock", "alice", "--ip", "2001:db8:1:2::99")
+    assert (
+        password_step(Client(REMOTE_ADDR="2001:db8:1:2::7"), "alice", PASSWORD).status_code == 302
+    )

@@ -207,7 +207,7 @@ def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
 
 def test_web_runs_daphne_as_a_non_root_user_with_a_healthcheck():
     web = SERVICES["web"]
-    assert web["command"][0] == "daphne"
+    assert web["command"][:3] == ["python", "-m", "ticketsystem.serve"]  # daphne
     assert "--proxy-headers" not in web["command"]
     assert web["user"] == "10001:10001"
     assert web["read_only"] is True and web["cap_drop"] == ["ALL"]
@@ -277,7 +277,8 @@ def test_the_dockerfile_builds_a_non_root_image_with_static_files_and_tools():
     assert "sha1sum -c" in DOCKERFILE  # supercronic is checked before use
     cmd = [line for line in DOCKERFILE.splitlines() if line.startswith("CMD")]
     assert cmd == [
-        'CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "ticketsystem.asgi:application"]'
+        'CMD ["python", "-m", "ticketsystem.serve", "--bind", "0.0.0.0", "--port", "8000", '
+        '"ticketsystem.asgi:application"]'
     ]
 
 
@@ -310,7 +311,9 @@ def test_the_healthcheck_script_probes_healthz_on_daphne(tmp_path):
     env.update(DATA_DIR=str(tmp_path), ALLOWED_HOSTS="helpdesk.example.org")
     server = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "daphne"),
+            sys.executable,
+            "-m",
+            "ticketsystem.serve",
             "-b",
             "127.0.0.1",
             "-p",
@@ -361,6 +364,17 @@ def test_nginx_terminates_tls_limits_login_and_passes_the_client_ip():
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in proxy
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in proxy
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls
+
+
+def test_nginx_logs_no_query_strings():
+    site = (DEPLOY / "nginx/templates/ticketsystem.conf.template").read_text()
+    log_format = re.search(r"log_format ticketsystem ([^;]*);", site).group(1)
+    assert "$uri" in log_format
+    for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string", "$arg_"):
+        assert leaky not in log_format, leaky
+    assert "$http_referer" not in log_format  # a same-origin referrer carries the query too
+    servers = site.count("server {")
+    assert site.count("access_log /var/log/nginx/access.log ticketsystem;") == servers == 3
 
 
 def _stub(bin_dir: Path, name: str, log: Path, exit_code: int = 0) -> None:

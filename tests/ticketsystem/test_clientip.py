@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from django.test import RequestFactory
 
-from ticketsystem.clientip import client_ip
+from ticketsystem.clientip import client_ip, network_of
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,17 @@ def test_a_mapped_address_counts_as_the_same_client_for_the_metrics_allow_list(
     settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.0.0.0/8")]
     assert client.get("/metrics", REMOTE_ADDR="::ffff:10.1.2.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="::ffff:192.0.2.1").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"),
+        ("2001:DB8:1:2::1", "2001:db8:1:2::"),
+        ("::1", "::"),
+        (None, None),
+    ],
+)
+def test_lockouts_and_throttles_count_an_ipv6_client_as_its_slash_64(address, counted_as):
+    assert network_of(address) == counted_as

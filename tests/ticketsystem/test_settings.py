@@ -78,6 +78,21 @@ def test_production_passes_check_deploy_at_warning_level(tmp_path: Path):
         ({"DJANGO_ENV": "staging"}, "DJANGO_ENV must be development or production"),
         ({"SESSION_IDLE_SECONDS": "soon"}, "SESSION_IDLE_SECONDS must be an integer"),
         ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
+        # Absurd numbers: each setting has a range, so nothing overflows later.
+        ({"MONITOR_COOLDOWN_MINUTES": "9" * 30}, "MONITOR_COOLDOWN_MINUTES must be an integer"),
+        ({"MONITOR_COOLDOWN_MINUTES": "99999999"}, "MONITOR_COOLDOWN_MINUTES must be at most"),
+        ({"BACKUP_MAX_AGE_HOURS": "99999999999999"}, "BACKUP_MAX_AGE_HOURS must be at most 8760"),
+        ({"MONITOR_WEBHOOK_TIMEOUT": "999999999999"}, "MONITOR_WEBHOOK_TIMEOUT must be at most"),
+        ({"LOGIN_LOCKOUT_MINUTES": "9999999999999999"}, "LOGIN_LOCKOUT_MINUTES must be at most"),
+        (
+            {"MONITOR_DISK_MIN_FREE_PERCENT": "500"},
+            "MONITOR_DISK_MIN_FREE_PERCENT must be at most 99",
+        ),
+        ({"LOGIN_USERNAME_FAILURE_LIMIT": "0"}, "LOGIN_USERNAME_FAILURE_LIMIT must be at least 1"),
+        ({"EMAIL_TIMEOUT": "601"}, "EMAIL_TIMEOUT must be at most 600"),
+        ({"REDIS_URL_FILE": "", "REDIS_URL": "garbage"}, "REDIS_URL must be a redis://"),
+        ({"REDIS_URL_FILE": "", "REDIS_URL": "redis://h:99999/0"}, "REDIS_URL is not a valid URL"),
+        ({"REDIS_URL_FILE": "", "REDIS_URL": "redis://h/x"}, "the database must be a number"),
     ],
 )
 def test_production_refuses_to_start_with_a_one_line_reason(tmp_path: Path, overrides, reason):
@@ -137,3 +152,28 @@ def test_development_defaults_need_no_servers_and_keep_debug_off(tmp_path: Path)
     ], result.stderr
     generated = tmp_path / "data" / "dev-secrets" / "secret_key"
     assert generated.exists() and oct(generated.stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_unwritable_data_dir_is_one_line_in_development(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {k: v for k, v in production_env(tmp_path).items() if not k.endswith("_FILE")}
+    env.pop("DJANGO_ENV")
+    env["DATA_DIR"] = str(blocker / "data")  # as on a read-only file system: cannot be made
+    result = _check(env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"ticketsystem: refusing to start: DATA_DIR={blocker / 'data'} cannot hold the "
+        "development SECRET_KEY: Not a directory"
+    ]
+
+
+def test_every_integer_setting_has_a_range():
+    from ticketsystem.env import ConfigError, envint
+
+    with pytest.raises(TypeError):
+        envint("TICKETS_PER_PAGE", 50, minimum=1)  # type: ignore[call-arg]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("X_SETTING", "9" * 5000)  # int() would refuse it with a ValueError
+        with pytest.raises(ConfigError, match="X_SETTING must be an integer from 1 to 10"):
+            envint("X_SETTING", 5, minimum=1, maximum=10)

@@ -8,12 +8,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.lockout import normalise_username
 from audit.events import record_event
+from ticketsystem.clientip import network_of
 
 
 class Command(BaseCommand):
     help = (
         "Lift login lockouts (django-axes): for a username (from every address), for an IP "
-        "address (every username), or for one username + IP pair."
+        "address (every username; an IPv6 address lifts its /64), or for one username + IP pair."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -28,6 +29,7 @@ class Command(BaseCommand):
                 ip = str(ipaddress.ip_address(ip.strip()))
             except ValueError:
                 raise CommandError(f"{ip!r} is not an IP address") from None
+            ip = network_of(ip)  # lockouts count an IPv6 client as its /64
         name = normalise_username(username) if username is not None else None
         if name == "":  # axes would take "no username" as "every username"
             raise CommandError("the username is empty: name one, or use --ip alone")
