@@ -22,6 +22,7 @@ def metrics_settings(settings):
     settings.METRICS_TOKEN = TOKEN
     settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.9.0.0/16")]
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("172.18.0.0/16")]
     return settings
 
 
