@@ -34,6 +34,9 @@ def edge_settings() -> dict[str, Any]:
         # Open dashboard sockets per login session and per user, in each server process.
         "LIVE_MAX_SOCKETS_PER_SESSION": _limit("LIVE_MAX_SOCKETS_PER_SESSION", 10, 1000),
         "LIVE_MAX_SOCKETS_PER_USER": _limit("LIVE_MAX_SOCKETS_PER_USER", 30, 10000),
+        # Each server process checks its channel layer (Redis) this often; when it fails, the
+        # process's sockets are closed so the pages show "reconnecting" and resync on return.
+        "LIVE_LAYER_CHECK_SECONDS": _limit("LIVE_LAYER_CHECK_SECONDS", 5, 300),
         # Websocket handshakes per minute (shared through the cache across processes).
         "LIVE_HANDSHAKES_PER_MINUTE_PER_USER": _limit(
             "LIVE_HANDSHAKES_PER_MINUTE_PER_USER", 60, 100000

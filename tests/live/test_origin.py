@@ -8,10 +8,7 @@ from tests.live.conftest import WAIT, live_session, run, socket
 from tickets.live.admission import CLOSE_FORBIDDEN
 from tickets.live.origin import exact_origin
 
-pytestmark = [
-    pytest.mark.asyncio,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+live = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
@@ -30,6 +27,8 @@ async def opens(session_key: str, origin: str) -> bool:
     return connected
 
 
+@live[0]
+@live[1]
 @pytest.mark.parametrize(
     "origin",
     ["https://127.0.0.1", "https://127.0.0.1:443", "https://127.0.0.1:8443", "HTTPS://127.0.0.1"],
@@ -41,6 +40,8 @@ async def test_in_production_it_accepts_the_origins_the_site_serves(
     assert await opens(key, origin)
 
 
+@live[0]
+@live[1]
 @pytest.mark.parametrize(
     "origin",
     [

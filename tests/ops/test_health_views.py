@@ -53,9 +53,7 @@ def test_readyz_reports_backup_age_without_gating_on_it(client, db, settings, tm
     assert "30.0 h ago" in body["checks"]["backup_age"]["detail"]
 
 
-def test_readyz_is_degraded_but_serving_when_redis_is_unreachable(
-    client, db, settings, tmp_path
-):
+def test_readyz_is_degraded_but_serving_when_redis_is_unreachable(client, db, settings, tmp_path):
     # Pages, writes and search work without Redis: pulling every node would be an outage.
     settings.DATA_DIR = tmp_path
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
@@ -84,7 +82,9 @@ def test_readyz_shows_details_only_to_allowed_addresses_or_the_token(
     assert "checks" not in spoofed.json()
     via_proxy = client.get("/readyz", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.9.0.1")
     assert via_proxy.json()["checks"]["database"]["ok"] is True
-    token = client.get("/readyz", REMOTE_ADDR="203.0.113.5", HTTP_AUTHORIZATION="Bearer " + "t" * 40)
+    token = client.get(
+        "/readyz", REMOTE_ADDR="203.0.113.5", HTTP_AUTHORIZATION="Bearer " + "t" * 40
+    )
     assert token.json()["checks"]["migrations"]["ok"] is True
 
 
