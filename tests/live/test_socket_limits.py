@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from channels.layers import get_channel_layer
+from django.db import connections
 
 from audit.models import SecurityEvent
 from tests.live.conftest import WAIT, live_session, open_socket, run, socket
@@ -83,6 +84,7 @@ async def test_a_killed_application_instance_leaves_nothing_behind(agent, queue_
     assert not process_watchdog().sockets
     hub = process_hub(get_channel_layer())
     assert not hub.members and hub.channel is None
+    await run(connections.close_all)  # the killed instance's thread never closed its own
 
 
 async def test_a_concurrent_flood_opens_only_the_cap_and_the_gauge_stays_exact(agent, settings):
