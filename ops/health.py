@@ -260,10 +260,15 @@ def run_monitor_checks() -> list[CheckResult]:
     return results
 
 
-def readiness() -> tuple[bool, dict[str, Any]]:
-    """/readyz: may this process take traffic? Backup age is reported but never gates it."""
+def readiness() -> tuple[str, dict[str, Any]]:
+    """/readyz: "ready", "degraded" (Redis down: pages and writes work, live updates and the
+    shared throttle do not) or "not ready". Backup age is reported but never gates it."""
     checks = [check_database(), check_redis(), check_migrations(), check_disk()]
-    ready = all(check.ok is not False for check in checks) and checks[0].ok is True
+    gating = [check for check in checks if check.name != "redis"]
+    if checks[0].ok is not True or any(check.ok is False for check in gating):
+        status = "not ready"
+    else:
+        status = "degraded" if checks[1].ok is False else "ready"
     details: dict[str, Any] = {
         check.name: {"ok": check.ok, "detail": check.summary} for check in checks
     }
@@ -271,4 +276,4 @@ def readiness() -> tuple[bool, dict[str, Any]]:
     backup = check_backup_age() if checks[0].ok else CheckResult("backup_age", None, "unknown")
     # Informational: a stale backup needs a person, not a load balancer pulling every node.
     details["backup_age"] = {"ok": backup.ok, "detail": backup.summary, "gates_readiness": False}
-    return ready, details
+    return status, details

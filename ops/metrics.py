@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +21,8 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from tickets.live.registry import open_count
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -136,22 +136,13 @@ class HelpdeskCollector:
         yield _gauge(
             "ticketsystem_database_up", "1 when the database answered this scrape.", database_up
         )
-        yield _gauge(
-            "ticketsystem_websockets_open",
-            "Open dashboard websockets (cache key ws:open, kept by the live dashboard).",
-            _open_websockets(),
-        )
-
-
-def _open_websockets() -> float:
-    try:
-        value = cache.get(settings.WS_OPEN_CACHE_KEY)
-    except Exception:  # an unreachable cache is reported as NaN, not a 500
-        return math.nan
-    try:
-        return max(0, int(value)) if value is not None else 0
-    except (TypeError, ValueError):
-        return math.nan
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Else the multi-process collector sums every live process's own gauge.
+            yield _gauge(
+                "ticketsystem_websockets_open",
+                "Open dashboard websockets (live server processes).",
+                open_count(),
+            )
 
 
 def exposition() -> bytes:

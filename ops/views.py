@@ -33,12 +33,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for traffic: database, channel layer, migrations, disk; 503 when not."""
-    ready, checks = readiness()
-    return JsonResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status=200 if ready else 503,
-    )
+    """Ready for traffic: database, migrations, disk; 503 when not. Redis down is "degraded"
+    (200: pages and writes still work). The checks' details only for the metrics token or an
+    allowed address; anyone else learns the status alone."""
+    status, checks = readiness()
+    body: dict[str, object] = {"status": status}
+    if _metrics_allowed(request)[0]:
+        body["checks"] = checks
+    return JsonResponse(body, status=503 if status == "not ready" else 200)
 
 
 def _metrics_allowed(request: HttpRequest) -> tuple[bool, bool]:

@@ -22,6 +22,7 @@ PACKAGES = {
     "chromium": "chromium",
     "fail2ban-regex": "fail2ban",
     "dovecot": "dovecot-imapd",
+    "redis-server": "redis-server",
 }
 
 # Daemons such as dovecot live in sbin, which is not on every user's PATH.

@@ -138,6 +138,8 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/ops/test_deploy_files.py::test_the_app_role_*": ("slow",),  # backs up and restores
     "tests/live/test_two_processes.py*": ("slow",),  # two daphne processes
     "tests/ticketsystem/test_serve.py::test_the_access_log_*": ("slow",),  # a daphne process
+    "tests/live/test_channel_layer_outage.py*": ("slow",),  # stops and restarts Redis
+    "tests/live/test_socket_limits.py::test_a_concurrent_flood_*": ("slow",),
 }
 # System programs by test id; the test fails naming the Debian package when one is missing
 # (tests/binaries.py). A test can also carry @pytest.mark.needs_binary("name", ...).
@@ -152,7 +154,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "tests/audit/test_security_log.py::test_fail2ban_*": ("fail2ban-regex",),
 }
 # Fixtures that run a program themselves.
-FIXTURE_NEEDS: dict[str, tuple[str, ...]] = {"gpg_keys": ("gpg", "gpgconf")}
+FIXTURE_NEEDS: dict[str, tuple[str, ...]] = {
+    "gpg_keys": ("gpg", "gpgconf"),
+    "redis_server": ("redis-server",),  # tests/redisserver.py: a Redis of the test's own
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

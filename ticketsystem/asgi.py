@@ -1,8 +1,9 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (tickets/live/routing.py).
 
-Websockets pass the Origin check first (ALLOWED_HOSTS; a foreign Origin is refused with close
-code 4403 and a security event, tickets/live/origin.py), then get the session and user from
-the cookie; the consumer decides the rest (tickets/live/consumer.py).
+Websockets pass the Origin check first (in production the exact origins the site serves; a
+foreign Origin is refused with close code 4403 and a security event, tickets/live/origin.py),
+then get the session and user from the cookie; the consumer decides the rest (handshake
+rates, socket caps, admission: tickets/live/consumer.py).
 """
 
 import os

@@ -18,16 +18,26 @@ def _valid(value: str) -> str | None:
     return str(mapped or address)
 
 
+def from_trusted_proxy(remote: str | None) -> bool:
+    """Is this peer one of our proxies (TRUSTED_PROXY_IPS)?"""
+    if remote is None:
+        return False
+    address = ipaddress.ip_address(remote)
+    return any(address in network for network in settings.TRUSTED_PROXY_NETWORKS)
+
+
 def client_ip(request: Any) -> str | None:
     """REMOTE_ADDR, or the X-Forwarded-For entry added by our outermost trusted proxy.
 
     With TRUSTED_PROXY_COUNT = N, each of our N proxies appends the address it saw, so the
     client is the N-th entry from the right. Anything further left was sent by the client
     and is ignored, so rotating X-Forwarded-For cannot change who we think the client is.
+    The header is read only when the peer is one of TRUSTED_PROXY_IPS: a client reaching
+    the app server directly cannot name itself someone else.
     """
     remote = _valid(request.META.get("REMOTE_ADDR", "") or "")
     count = settings.TRUSTED_PROXY_COUNT
-    if count <= 0:
+    if count <= 0 or not from_trusted_proxy(remote):
         return remote
     forwarded = [
         part.strip()

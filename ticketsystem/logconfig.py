@@ -1,4 +1,5 @@
-"""The logging dictionary: plain console logs, and the security log fail2ban reads."""
+"""The logging dictionary: plain console logs (each line with its request id, one traceback
+per distinct error per minute), and the security log fail2ban reads."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ def logging_config(*, level: str, security_log_file: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
             "security": {"format": "%(asctime)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
         },
+        "filters": {
+            "request_id": {"()": "ticketsystem.logfilters.RequestIdFilter"},
+            "repeats": {"()": "ticketsystem.logfilters.RepeatedTracebackFilter"},
+        },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["request_id", "repeats"],
+            },
             "security": (
                 {
                     "class": "logging.handlers.WatchedFileHandler",

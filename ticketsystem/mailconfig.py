@@ -15,13 +15,13 @@ def mail_settings(*, production: bool) -> dict[str, Any]:
 
 def _mail_in() -> dict[str, Any]:
     """receivemail, fetchmail and the quarantine (docs/email.md, Mail in)."""
-    receive_max = _at_most(
-        "MAIL_RECEIVE_MAX_BYTES",
-        envint("MAIL_RECEIVE_MAX_BYTES", 128 * 1024 * 1024, minimum=1024),
-        512 * 1024 * 1024,
+    receive_max = envint(
+        "MAIL_RECEIVE_MAX_BYTES", 128 * 1024 * 1024, minimum=1024, maximum=512 * 1024 * 1024
     )
     # What tickets/mail/parse.py reads whole; more bytes or attachments quarantine a message.
-    message_max = envint("MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+    message_max = envint(
+        "MAIL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024, maximum=512 * 1024 * 1024
+    )
     if message_max > receive_max:
         raise ConfigError("MAIL_MAX_MESSAGE_BYTES must not exceed MAIL_RECEIVE_MAX_BYTES")
     ca_file = envstr("MAIL_IMAP_CA_FILE", "")
@@ -29,30 +29,24 @@ def _mail_in() -> dict[str, Any]:
         raise ConfigError(f"MAIL_IMAP_CA_FILE={ca_file} is not a readable file")
     return {
         # A sender's new tickets per hour above this are quarantined (a flood, a mail loop).
-        "MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR": _at_most(
-            "MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR",
-            envint("MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR", 20, minimum=1),
-            10_000,
+        "MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR": envint(
+            "MAIL_NEW_TICKETS_PER_SENDER_PER_HOUR", 20, minimum=1, maximum=10_000
         ),
         # receivemail refuses (exit 65, the MTA bounces it) a message larger than this; up to
         # it, anything parse cannot take whole is quarantined with its source.
         "MAIL_RECEIVE_MAX_BYTES": receive_max,
         "MAIL_MAX_MESSAGE_BYTES": message_max,
-        "MAIL_MAX_ATTACHMENTS": _at_most(
-            "MAIL_MAX_ATTACHMENTS", envint("MAIL_MAX_ATTACHMENTS", 100, minimum=1), 10_000
-        ),
+        "MAIL_MAX_ATTACHMENTS": envint("MAIL_MAX_ATTACHMENTS", 100, minimum=1, maximum=10_000),
         # Plain IMAP (no TLS) sends the mailbox password readably: refused unless allowed.
         "MAIL_ALLOW_PLAINTEXT": envbool("MAIL_ALLOW_PLAINTEXT", False),
         # CA bundle to verify IMAPS servers with (empty: the system's trust store).
         "MAIL_IMAP_CA_FILE": ca_file,
-        "MAIL_IMAP_TIMEOUT": _at_most(
-            "MAIL_IMAP_TIMEOUT", envint("MAIL_IMAP_TIMEOUT", 30, minimum=1), 600
-        ),
+        "MAIL_IMAP_TIMEOUT": envint("MAIL_IMAP_TIMEOUT", 30, minimum=1, maximum=600),
         # Messages fetched per mailbox and run (the rest wait for the next run).
-        "MAIL_FETCH_BATCH": envint("MAIL_FETCH_BATCH", 200, minimum=1),
+        "MAIL_FETCH_BATCH": envint("MAIL_FETCH_BATCH", 200, minimum=1, maximum=10_000),
         # manage.py monitor alerts while more messages than this wait in quarantine.
         "MONITOR_MAIL_QUARANTINE_THRESHOLD": envint(
-            "MONITOR_MAIL_QUARANTINE_THRESHOLD", 20, minimum=0
+            "MONITOR_MAIL_QUARANTINE_THRESHOLD", 20, minimum=0, maximum=1_000_000
         ),
     }
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from ticketsystem.logfilters import current_request_id
+
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -31,8 +33,9 @@ class HeaderNulMiddleware:
 class RequestIdMiddleware:
     """Give every request an id (kept from a well-formed X-Request-ID set by our proxy).
 
-    The id appears in the response header, the security log and audit events, so one
-    request can be followed across nginx, the app and the audit trail.
+    The id appears in the response header, the 500 page (as the incident id), every log
+    record of the request, the security log and audit events, so one request can be
+    followed across nginx, the app and the audit trail.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -41,6 +44,10 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        response = self.get_response(request)
+        token = current_request_id.set(request.id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
         response["X-Request-ID"] = request.id
         return response

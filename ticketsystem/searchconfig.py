@@ -18,5 +18,5 @@ def search_settings(*, production: bool, data_dir: Path) -> dict[str, Any]:
         "SEARCH_INDEX_KEY": key,
         # A quoted phrase (or a prefix longer than the index keeps) is confirmed by decrypting
         # at most this many best-ranked candidates.
-        "SEARCH_CONFIRM_LIMIT": envint("SEARCH_CONFIRM_LIMIT", 500, minimum=10),
+        "SEARCH_CONFIRM_LIMIT": envint("SEARCH_CONFIRM_LIMIT", 500, minimum=10, maximum=10_000),
     }

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import dj_database_url
 
+from ticketsystem.edgeconfig import edge_settings
 from ticketsystem.env import (
     ConfigError,
     dev_secret,
@@ -405,8 +406,7 @@ try:
     METRICS_ALLOWED_IPS = envlist(
         "METRICS_ALLOWED_IPS", "" if PRODUCTION else "127.0.0.1/32,::1/128"
     )
-    # Open websockets are counted by the live dashboard under this cache key.
-    WS_OPEN_CACHE_KEY = "ws:open"
+    globals().update(edge_settings())  # proxies, websocket caps: ticketsystem/edgeconfig.py
 
     # manage.py monitor: alert channels, thresholds and the re-alert cooldown.
     MONITOR_ALERT_EMAILS = envlist("MONITOR_ALERT_EMAILS")

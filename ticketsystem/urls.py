@@ -11,3 +11,6 @@ urlpatterns = [
     path("", include("ops.urls")),
     path("", include("tickets.urls")),
 ]
+
+# A static page with the request's incident id (no context processors: the database may be down).
+handler500 = "ticketsystem.errors.server_error"

@@ -35,6 +35,7 @@ def test_a_status_change_through_the_page_is_logged_with_actor_ip_and_request_id
 
 def test_the_client_cannot_choose_the_recorded_address(agent_client, ticket_a, settings):
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = [__import__("ipaddress").ip_network("10.0.0.0/8")]
     agent_client.post(
         f"/tickets/{ticket_a.reference}/priority/",
         {"priority": 4},

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
+from accounts import throttle
 from accounts.session_store import SessionStore
 from tests.conftest import login
 
@@ -78,7 +79,7 @@ def run(function: Any, *args: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _fresh_live_cache() -> None:
-    """Refusal audit throttling and the open-socket count start from zero in each test."""
+    """Refusal audit throttling and handshake counts start from zero in each test."""
     for ip in ("-", "127.0.0.1"):
         for reason in (
             "anonymous",
@@ -88,9 +89,17 @@ def _fresh_live_cache() -> None:
             "origin",
             "session_idle",
             "session_absolute",
+            "handshake_rate_ip",
+            "handshake_rate_user",
+            "too_many_sockets_session",
+            "too_many_sockets_user",
         ):
             cache.delete(f"ws:rejected:{ip}:{reason}")
-    cache.delete(settings.WS_OPEN_CACHE_KEY)
+    # Handshake counts: each test starts with a fresh minute.
+    client = cache._cache.get_client(None, write=True)
+    for key in client.scan_iter(cache.make_key("throttle:ws_*")):
+        client.delete(key)
+    throttle.local_counts.counts.clear()
 
 
 async def close_code(communicator: WebsocketCommunicator, *, timeout: float = WAIT) -> int:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.conf import settings
-from django.core.cache import cache
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts import session_policy
@@ -17,6 +15,7 @@ from audit.models import SecurityEvent
 from tests.conftest import make_user
 from tests.live.conftest import WAIT, live_session, open_socket, run, socket
 from tickets.live.admission import CLOSE_FORBIDDEN, CLOSE_LOGIN_REQUIRED
+from tickets.live.registry import open_count
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -53,9 +52,9 @@ def edit_session(key: str, **changes: object) -> None:
 async def test_it_accepts_an_agent_with_a_verified_second_factor(agent):
     key = await run(live_session, agent)
     communicator = await open_socket(key)
-    assert await run(cache.get, settings.WS_OPEN_CACHE_KEY) == 1
+    assert open_count() == 1
     await communicator.disconnect()
-    assert await run(cache.get, settings.WS_OPEN_CACHE_KEY) == 0
+    assert open_count() == 0
 
 
 async def test_it_refuses_an_anonymous_socket_and_records_it(db):
@@ -156,4 +155,4 @@ async def test_it_records_a_retrying_client_once_per_minute(db):
 
 async def test_refused_sockets_are_not_counted_as_open(db):
     await refused_with(None)
-    assert not await run(cache.get, settings.WS_OPEN_CACHE_KEY)
+    assert open_count() == 0

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 from channels.layers import get_channel_layer
-from django.conf import settings
-from django.core.cache import cache
 
 from tests.live.conftest import WAIT, close_code, live_session, nothing_more, open_socket, run
 from tickets.live import hub as live_hub
@@ -21,6 +19,7 @@ from tickets.live.consumer import (
     CLOSE_SERVER_ERROR,
     CLOSE_TOO_MANY_MESSAGES,
 )
+from tickets.live.registry import open_count
 
 pytestmark = [
     pytest.mark.asyncio,
@@ -103,7 +102,7 @@ async def assert_nothing_left_behind() -> None:
     assert hub is None or not hub.members
     assert watchdog is None or not watchdog.sockets
     assert _our_tasks() == []
-    assert await run(cache.get, settings.WS_OPEN_CACHE_KEY, 0) == 0
+    assert open_count() == 0
 
 
 async def test_junk_text_frames_get_no_answer_and_break_nothing(agent, ticket_b):

@@ -360,6 +360,11 @@ def test_nginx_terminates_tls_limits_login_and_passes_the_client_ip():
     assert "limit_req zone=login" in login
     assert "limit_req_zone $binary_remote_addr zone=login:10m rate=10r/m;" in site
     assert "location = /metrics { return 404; }" in site
+    # Websocket handshake floods stop at nginx, per address, before daphne sees them.
+    sockets = site.split("location /ws/ {", 1)[1].split("}", 1)[0]
+    assert "limit_req zone=ws burst=20 nodelay;" in sockets
+    assert "limit_conn wsconn 40;" in sockets
+    assert "limit_req_zone $binary_remote_addr zone=ws:10m rate=30r/m;" in site
     assert "return 301 https://${SITE_HOST}$request_uri;" in site
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in proxy
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in proxy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.db import connection
@@ -52,15 +53,39 @@ def test_readyz_reports_backup_age_without_gating_on_it(client, db, settings, tm
     assert "30.0 h ago" in body["checks"]["backup_age"]["detail"]
 
 
-def test_readyz_is_503_when_redis_is_unreachable(client, db, settings, tmp_path):
+def test_readyz_is_degraded_but_serving_when_redis_is_unreachable(client, db, settings, tmp_path):
+    # Pages, writes and search work without Redis: pulling every node would be an outage.
     settings.DATA_DIR = tmp_path
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     response = client.get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
     assert response.json()["checks"]["channel_layer"] == {
         "ok": False,
         "detail": "Redis does not answer",
     }
+
+
+def test_readyz_shows_details_only_to_allowed_addresses_or_the_token(
+    client, db, settings, tmp_path
+):
+    settings.DATA_DIR = tmp_path
+    settings.METRICS_TOKEN = "t" * 40
+    settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.9.0.0/16")]
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("127.0.0.1/32")]
+    stranger = client.get("/readyz", REMOTE_ADDR="203.0.113.5")
+    assert stranger.status_code == 200
+    assert stranger.json() == {"status": "ready"}
+    # A client reaching the app directly cannot claim an allowed address.
+    spoofed = client.get("/readyz", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="10.9.0.1")
+    assert "checks" not in spoofed.json()
+    via_proxy = client.get("/readyz", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.9.0.1")
+    assert via_proxy.json()["checks"]["database"]["ok"] is True
+    token = client.get(
+        "/readyz", REMOTE_ADDR="203.0.113.5", HTTP_AUTHORIZATION="Bearer " + "t" * 40
+    )
+    assert token.json()["checks"]["migrations"]["ok"] is True
 
 
 def test_readyz_is_503_when_the_disk_is_nearly_full(client, db, settings, tmp_path):

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from audit.events import record_event
 from ops.models import BackupRun
+from tickets.live.registry import registry
 from tickets.models import Ticket
 
 TOKEN = "m" * 20 + "etrics-token-for-tests"
@@ -22,6 +23,7 @@ def metrics_settings(settings):
     settings.METRICS_TOKEN = TOKEN
     settings.METRICS_ALLOWED_NETWORKS = [ipaddress.ip_network("10.9.0.0/16")]
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("172.18.0.0/16")]
     return settings
 
 
@@ -77,7 +79,10 @@ def test_it_exposes_requests_tickets_security_backups_and_websockets(
     BackupRun.objects.create(
         kind=BackupRun.Kind.BACKUP, name="x", started_at=done, finished_at=done, ok=True
     )
-    cache.set("ws:open", 7)
+    cache.set("ws:open", 600)  # the old, drifting cache counter counts for nothing
+    sockets = [object() for _ in range(3)]
+    for n, socket in enumerate(sockets):
+        assert registry.claim(socket, session_key=f"s{n}", user_id=n) is None
     client.get("/healthz")
     client.get("/no-such-page/")
 
@@ -90,7 +95,11 @@ def test_it_exposes_requests_tickets_security_backups_and_websockets(
     assert values[("ticketsystem_lockouts_15m", ())] == 1
     assert 7190 < values[("ticketsystem_backup_age_seconds", ())] < 7300
     assert values[("ticketsystem_restore_drill_age_seconds", ())] == float("inf")
-    assert values[("ticketsystem_websockets_open", ())] == 7
+    assert values[("ticketsystem_websockets_open", ())] == 3
+    for socket in sockets:
+        registry.release(socket)
+    after = samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"))
+    assert after[("ticketsystem_websockets_open", ())] == 0
     assert values[("ticketsystem_database_up", ())] == 1
     healthz = (("method", "GET"), ("status", "200"), ("view", "healthz"))
     assert values[("ticketsystem_http_requests_total", healthz)] >= 1

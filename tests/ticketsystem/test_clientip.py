@@ -28,6 +28,7 @@ def test_it_gives_the_remote_address_in_canonical_form(settings, remote, expecte
 
 def test_it_takes_the_entry_our_proxy_added_and_ignores_what_the_client_sent(settings):
     settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("10.0.0.0/24")]
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, ::ffff:198.51.100.9"
     )
@@ -56,3 +57,23 @@ def test_a_mapped_address_counts_as_the_same_client_for_the_metrics_allow_list(
 )
 def test_lockouts_and_throttles_count_an_ipv6_client_as_its_slash_64(address, counted_as):
     assert network_of(address) == counted_as
+
+
+@pytest.mark.parametrize("remote", ["203.0.113.9", "10.0.1.2", "::ffff:203.0.113.9", "bogus"])
+def test_it_ignores_x_forwarded_for_from_a_peer_that_is_not_our_proxy(settings, remote):
+    # Reaching the app server directly (past nginx) must not let a client name its address.
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("10.0.0.0/24")]
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert client_ip(request) != "198.51.100.1"
+
+
+def test_the_default_trusts_only_a_proxy_on_this_host(settings):
+    from ticketsystem.edgeconfig import edge_settings
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXY_NETWORKS = edge_settings()["TRUSTED_PROXY_NETWORKS"]
+    via_nginx = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    direct = RequestFactory().get("/", REMOTE_ADDR="192.0.2.8", HTTP_X_FORWARDED_FOR="1.2.3.4")
+    assert client_ip(via_nginx) == "1.2.3.4"
+    assert client_ip(direct) == "192.0.2.8"

@@ -93,6 +93,10 @@ def test_production_passes_check_deploy_at_warning_level(tmp_path: Path):
         ({"REDIS_URL_FILE": "", "REDIS_URL": "garbage"}, "REDIS_URL must be a redis://"),
         ({"REDIS_URL_FILE": "", "REDIS_URL": "redis://h:99999/0"}, "REDIS_URL is not a valid URL"),
         ({"REDIS_URL_FILE": "", "REDIS_URL": "redis://h/x"}, "the database must be a number"),
+        ({"TRUSTED_PROXY_IPS": "nginx.local"}, "TRUSTED_PROXY_IPS: "),
+        ({"LIVE_MAX_SOCKETS_PER_USER": "0"}, "LIVE_MAX_SOCKETS_PER_USER must be at least 1"),
+        ({"LIVE_MAX_SOCKETS_PER_SESSION": "99999"}, "LIVE_MAX_SOCKETS_PER_SESSION must be at most"),
+        ({"LIVE_LAYER_CHECK_SECONDS": "9999"}, "LIVE_LAYER_CHECK_SECONDS must be at most 300"),
     ],
 )
 def test_production_refuses_to_start_with_a_one_line_reason(tmp_path: Path, overrides, reason):

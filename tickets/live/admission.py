@@ -8,6 +8,7 @@ what a socket may see is tickets/access.py's. Everything here is sync: it reads 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -19,8 +20,9 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
+from redis import RedisError
 
-from accounts import session_policy
+from accounts import session_policy, throttle
 from tickets import access
 from ticketsystem.roles import ROLES, is_staff_member
 
@@ -30,6 +32,12 @@ logger = logging.getLogger(__name__)
 # a failed handshake (HTTP 403); live.js then asks the resync endpoint whether it is logged in.
 CLOSE_LOGIN_REQUIRED = 4401  # anonymous, no second factor, session ended: log in again
 CLOSE_FORBIDDEN = 4403  # foreign Origin, inactive user, no role
+CLOSE_TOO_MANY = 4429  # handshake rate, sockets per session or user, messages per minute
+CLOSE_UNAVAILABLE = 4503  # the channel layer (Redis) is unavailable: reconnect and resync later
+
+# What a channel layer raises when Redis is unreachable or restarted under it (timeouts
+# included: TimeoutError is an OSError).
+LAYER_ERRORS = (RedisError, OSError)
 
 # A refused client that retries must not write an audit row per attempt: one per address and
 # reason per window is enough to see it (and keeps a flood from serialising the audit chain).
@@ -84,8 +92,9 @@ def record_rejection(scope: dict[str, Any], refusal: Refusal, user: Any = None) 
     ip = client_ip(request) or "-"
     try:
         first = cache.add(f"ws:rejected:{ip}:{refusal.reason}", 1, REJECTION_AUDIT_WINDOW)
-    except Exception:  # no cache: record every refusal rather than none
-        first = True
+    except Exception:  # no cache: at most one per window and process
+        window = int(time.time() // REJECTION_AUDIT_WINDOW)
+        first = throttle.local_counts.incr(f"ws:rejected:{ip}:{refusal.reason}", window) == 1
     if not first:
         return
     details: dict[str, Any] = {"reason": refusal.reason, "code": refusal.code}
@@ -125,8 +134,27 @@ def _queue_ids(user: Any) -> frozenset[int] | None:
     return None if ids is None else frozenset(ids)
 
 
+def handshake_refusal(scope: dict[str, Any]) -> Refusal | None:
+    """Too many handshakes this minute from this address or this user (shared through the
+    cache; per process while it is down)?"""
+    from ticketsystem.clientip import client_ip
+
+    ip = client_ip(_ScopeRequest(scope)) or "-"
+    if throttle.hit("ws_ip", ip, rate=settings.LIVE_HANDSHAKES_PER_MINUTE_PER_IP):
+        return Refusal(CLOSE_TOO_MANY, "handshake_rate_ip")
+    user = scope["user"]
+    if user.is_authenticated and throttle.hit(
+        "ws_user", user.pk, rate=settings.LIVE_HANDSHAKES_PER_MINUTE_PER_USER
+    ):
+        return Refusal(CLOSE_TOO_MANY, "handshake_rate_user")
+    return None
+
+
 def admit(scope: dict[str, Any]) -> Admission | Refusal:
     """May this socket open? Reads the session and user that AuthMiddleware resolved."""
+    too_many = handshake_refusal(scope)
+    if too_many is not None:
+        return too_many
     session, user = scope["session"], scope["user"]
     if not user.is_authenticated:
         user_id = session.get(SESSION_KEY)

@@ -31,11 +31,13 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.cache import cache
 
 from tickets.access import visible_ticket_queue_id
 from tickets.live.admission import (
     CLOSE_LOGIN_REQUIRED,
+    CLOSE_TOO_MANY,
+    CLOSE_UNAVAILABLE,
+    LAYER_ERRORS,
     Admission,
     Refusal,
     admit,
@@ -51,27 +53,15 @@ from tickets.live.groups import (
 )
 from tickets.live.hub import process_hub, process_watchdog
 from tickets.live.publish import to_json
+from tickets.live.registry import registry
 
 logger = logging.getLogger(__name__)
 
-CLOSE_TOO_MANY_MESSAGES = 4429
+CLOSE_TOO_MANY_MESSAGES = CLOSE_TOO_MANY
 CLOSE_SERVER_ERROR = 1011  # the standard code for "the server hit an unexpected condition"
 
 MAX_CLIENT_MESSAGE = 512  # characters; clients send only pings and watch requests
 CLIENT_MESSAGES_PER_MINUTE = 60
-
-
-def count_open(delta: int) -> None:
-    """Best effort: /metrics shows this; a lost update is not worth failing a socket for."""
-    key = settings.WS_OPEN_CACHE_KEY
-    try:
-        if delta > 0:
-            cache.add(key, 0, timeout=None)
-            cache.incr(key, delta)
-        else:
-            cache.decr(key, -delta)
-    except Exception:
-        logger.debug("could not update %s", key, exc_info=True)
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -94,6 +84,19 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self._message_times: list[float] = []
         self._tasks: set[asyncio.Future[None]] = set()
         self._window = settings.LIVE_COALESCE_MS / 1000
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Every exit path ends here: a normal close, a failing handler, the channel layer
+        # failing before connect() (Redis down: a refused handshake, never a 500), or daphne
+        # cancelling the application instance (then disconnect() never runs).
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_ERRORS:
+            logger.warning("websocket refused: the channel layer is unavailable")
+            if not self.accepted:
+                await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
+        finally:
+            await self._cleanup()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # channels' dispatch closes stale database connections before every message: a thread
@@ -121,16 +124,24 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await refuse(self, verdict, self.scope.get("user"))
             return
         self.admission = verdict
+        over = registry.claim(self, session_key=verdict.session_key, user_id=verdict.user_id)
+        if over is not None:
+            await refuse(self, Refusal(CLOSE_TOO_MANY, over), self.scope.get("user"))
+            return
         try:
             await self._follow(self._access_groups(verdict.queue_ids))
             await self._join({session_group(verdict.session_key), user_group(verdict.user_id)})
+        except LAYER_ERRORS:
+            logger.warning("websocket refused: the channel layer is unavailable")
+            await self._cleanup()
+            await self.close(code=CLOSE_UNAVAILABLE)
+            return
         except BaseException:
-            await self._forget_groups()  # the socket dies here: leave nothing behind
+            await self._cleanup()  # the socket dies here: leave nothing behind
             raise
         await self.accept()
         self.accepted = True
         process_watchdog().add(self)
-        await database_sync_to_async(count_open)(1)
         await self.send(
             text_data=to_json(
                 {"type": "hello", "user_id": verdict.user_id, "queues": self._queue_list()}
@@ -138,16 +149,23 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
+        await self._cleanup()
+
+    async def _cleanup(self) -> None:
+        """Leave nothing behind (idempotent): the registry, the watchdog, tasks, groups. The
+        channel layer may be down: its errors are logged, the rest is still released."""
         self.closing = True
-        if not self.accepted:
-            return
+        registry.release(self)
         process_watchdog().discard(self)
         for task in (self._flush_task, self._presence_task):
             if task is not None:
                 task.cancel()
-        await self._unwatch()
+        try:
+            await self._unwatch()
+        except Exception:
+            logger.warning("could not announce leaving a ticket", exc_info=True)
+            self.watching = None
         await self._forget_groups()
-        await database_sync_to_async(count_open)(-1)
 
     async def end(self, code: int, reason: str) -> None:
         """Close because the session ended (or lost its right to this socket)."""
@@ -166,8 +184,17 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         return {queue_group(queue_id) for queue_id in queue_ids}
 
     async def _forget_groups(self) -> None:
-        await self._unfollow(set(self.queue_groups))
-        await self._leave(set(self.joined))
+        """Leave every group, each on its own: one failing (the layer gone) stops no other."""
+        hub = process_hub(self.channel_layer)
+        for group in list(self.queue_groups):
+            self.queue_groups.discard(group)
+            await hub.leave(group, self)
+        for group in list(self.joined):
+            self.joined.discard(group)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.warning("could not leave %s", group, exc_info=True)
 
     async def _follow(self, groups: set[str]) -> None:
         hub = process_hub(self.channel_layer)

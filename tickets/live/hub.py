@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from tickets.live.admission import check_sessions
+from tickets.live.admission import CLOSE_UNAVAILABLE, LAYER_ERRORS, check_sessions
 
 if TYPE_CHECKING:
     from tickets.live.consumer import DashboardConsumer
@@ -84,6 +84,12 @@ class Hub:
     (With the pub/sub layer, each socket in a group would otherwise wake up, decode the same
     message and dispatch it.) Session, user and presence messages, which are rare, still
     reach each socket's own channel.
+
+    Every LIVE_LAYER_CHECK_SECONDS the hub sends itself a beat through the layer. A beat that
+    cannot be sent or does not come back means Redis is gone (or came back without our
+    subscriptions): the hub closes this process's sockets with 4503 (the pages show
+    "reconnecting", retry with backoff and resync what they missed), drops the layer's
+    connections and starts afresh with the next socket.
     """
 
     def __init__(self, layer: Any) -> None:
@@ -92,12 +98,17 @@ class Hub:
         self.members: dict[str, set[DashboardConsumer]] = {}
         self.lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
+        self.beat_task: asyncio.Task[None] | None = None
+        self.beat = asyncio.Event()
 
     async def join(self, group: str, socket: DashboardConsumer) -> None:
         async with self.lock:
             if self.channel is None:
-                self.channel = await self.layer.new_channel()
-                self.task = asyncio.get_running_loop().create_task(self._listen(self.channel))
+                channel = await self.layer.new_channel()
+                loop = asyncio.get_running_loop()
+                self.channel = channel
+                self.task = loop.create_task(self._listen(channel))
+                self.beat_task = loop.create_task(self._check_layer(channel))
             sockets = self.members.get(group)
             if sockets is None:
                 await self.layer.group_add(group, self.channel)
@@ -112,10 +123,50 @@ class Hub:
             sockets.discard(socket)
             if not sockets:
                 del self.members[group]
-                await self.layer.group_discard(group, self.channel)
-            if not self.members and self.task is not None:
-                self.task.cancel()  # the layer unsubscribes the channel as receive() ends
-                self.task = self.channel = None
+                try:
+                    await self.layer.group_discard(group, self.channel)
+                except LAYER_ERRORS:
+                    logger.warning("could not leave %s", group, exc_info=True)
+            if not self.members:
+                self._stop()
+
+    def _stop(self) -> None:
+        for task in (self.task, self.beat_task):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()  # the layer unsubscribes the channel as receive() ends
+        self.task = self.beat_task = self.channel = None
+
+    async def _check_layer(self, channel: str) -> None:
+        """Beat through the layer until it fails; then close the sockets and start afresh."""
+        interval = settings.LIVE_LAYER_CHECK_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            self.beat.clear()
+            try:
+                await asyncio.wait_for(self.layer.send(channel, {"type": "hub.beat"}), interval)
+                await asyncio.wait_for(self.beat.wait(), interval)
+            except LAYER_ERRORS:
+                await self._layer_lost()
+                return
+
+    async def _layer_lost(self) -> None:
+        sockets = list(process_watchdog().sockets)
+        logger.warning(
+            "live: the channel layer does not answer; closing %d sockets to resync later",
+            len(sockets),
+        )
+        async with self.lock:
+            self.members.clear()
+            self._stop()
+            try:  # drop connections that may be stale once Redis returns
+                await asyncio.wait_for(self.layer.flush(), settings.LIVE_LAYER_CHECK_SECONDS)
+            except Exception:
+                logger.warning("could not reset the channel layer", exc_info=True)
+        for socket in sockets:
+            try:
+                await socket.end(CLOSE_UNAVAILABLE, "channel_layer_unavailable")
+            except Exception:
+                logger.warning("could not close a socket", exc_info=True)
 
     async def _listen(self, channel: str) -> None:
         while True:
@@ -124,6 +175,9 @@ class Hub:
             except Exception:  # keep serving: a broken message must not end live updates
                 logger.exception("could not receive a ticket event")
                 await asyncio.sleep(1)
+                continue
+            if message.get("type") == "hub.beat":
+                self.beat.set()
                 continue
             for socket in tuple(self.members.get(message.get("group", ""), ())):
                 try:

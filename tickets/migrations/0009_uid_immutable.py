@@ -6,7 +6,7 @@ from ticketsystem.rowidentity import uid_immutable
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0006_mail_out")]
+    dependencies = [("tickets", "0008_search_token")]
 
     operations = [
         uid_immutable(
@@ -15,5 +15,7 @@ class Migration(migrations.Migration):
             "tickets_comment",
             "tickets_attachment",
             "tickets_outboundmail",
+            "tickets_inboundmessage",
+            "tickets_queuemailbox",
         )
     ]
