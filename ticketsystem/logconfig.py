@@ -14,6 +14,7 @@ def logging_config(*, level: str, security_log_file: str) -> dict[str, Any]:
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
             "security": {"format": "%(asctime)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
         },
+        "filters": {"one_line_refusals": {"()": "ticketsystem.logfilters.OneLineRefusals"}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "plain"},
             "security": (
@@ -29,6 +30,13 @@ def logging_config(*, level: str, security_log_file: str) -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django": {"handlers": ["console"], "level": level, "propagate": False},
+            # An agent opening /admin/ is not an incident: one line, no traceback.
+            "django.request": {
+                "handlers": ["console"],
+                "level": level,
+                "propagate": False,
+                "filters": ["one_line_refusals"],
+            },
             # python-gnupg warns on every failed decrypt; our commands already say why in one line.
             "gnupg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
             "ticketsystem.security": {
