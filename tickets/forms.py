@@ -51,8 +51,12 @@ class TicketFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(required=False, choices=listing.sort_choices())
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *args: Any, user: Any, **kwargs: Any) -> None:
+        if data is not None and not (data.get("status") and data.get("sort")):
+            data = data.copy()  # the defaults shown as chosen, as the list applies them
+            data["status"] = data.get("status") or "active"
+            data["sort"] = data.get("sort") or listing.DEFAULT_SORT
+        super().__init__(data, *args, **kwargs)
         self.fields["queue"].queryset = access.visible_queues(user)
         self.fields["assignee"].choices = [
             ("", "Anyone"),
