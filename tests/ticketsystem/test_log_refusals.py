@@ -51,5 +51,7 @@ def test_other_errors_keep_their_traceback():
     except ValueError:
         import sys
 
-        record = logging.LogRecord("django.request", 40, __file__, 1, "Internal", (), sys.exc_info())
+        record = logging.LogRecord(
+            "django.request", 40, __file__, 1, "Internal", (), sys.exc_info()
+        )
     assert OneLineRefusals().filter(record) and record.exc_info is not None
