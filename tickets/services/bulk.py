@@ -45,7 +45,7 @@ class BulkOutcome:
         text = f"{len(self.changed)} changed"
         if self.refused:
             refs = ", ".join(
-                ref if why == NOT_ALLOWED else f"{ref} ({why})" for ref, why in self.refused
+                ref if why == NOT_ALLOWED else f"{ref} ({why})" for ref, why in sorted(self.refused)
             )
             text += f", {len(self.refused)} not allowed: {refs}"
         return text + "."
