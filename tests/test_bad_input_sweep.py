@@ -46,6 +46,7 @@ from tickets.mail.outbound_models import (
     QueueMailSettings,
 )
 from tickets.models import Activity, Comment, Contact, Queue, Ticket
+from tickets.organising_models import Tag
 from tickets.services import attachment_add
 
 pytestmark = pytest.mark.django_db
@@ -224,6 +225,10 @@ def _world() -> World:
             "tickets/mailnotificationpreference": MailNotificationPreference.objects.create(
                 user=newcomer
             ).pk,
+            "tickets/tag": Tag.objects.create(name="VIP", slug="vip").pk,
+            "tickets/savedview": services.saved_view_save(
+                actor=agent, name="Mine", query="status=new"
+            ).pk,
         },
     )
     missing = set(ADMIN_MODELS) - set(world.pks)
@@ -267,6 +272,9 @@ def _fill(route: str, world: World, bad_ids: list[str] = BAD_IDS) -> list[tuple[
         elif name == "uid":
             real[name] = str(world.attachment_uid)
             bad[name] = [str(uuid.uuid4()), "not-a-uuid", "0" * 32]
+        elif name == "pk" and route.startswith("tickets/views/"):
+            real[name] = str(world.pks["tickets/savedview"])
+            bad[name] = bad_ids
         elif name == "sid":
             real[name] = world.session_sid
             bad[name] = ["x", "%00", "a" * 5000, SURROGATE]

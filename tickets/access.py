@@ -116,7 +116,7 @@ def is_assignable(user: Any, queue: Queue) -> bool:
 
 
 def assignee_filter_choices(user: Any) -> list[tuple[int, str]]:
-    """(id, username) of the people whose tickets this user can list: active staff who work
+    """(id, display name) of the people whose tickets this user can list: active staff who work
     the user's queues, plus managers and admins."""
     user_model = get_user_model()
     people = user_model.objects.filter(is_active=True)
@@ -127,4 +127,6 @@ def assignee_filter_choices(user: Any) -> list[tuple[int, str]]:
         if ids is None
         else Q(queues__in=ids) | roles
     )
-    return list(people.distinct().order_by("username").values_list("id", "username"))
+    people = people.distinct().order_by("username")
+    rows = people.values_list("id", "username", "first_name", "last_name")
+    return [(pk, f"{first} {last}".strip() or name) for pk, name, first, last in rows]

@@ -14,6 +14,7 @@ from tickets import access, services
 from tickets.admin_actions import export_personal_data
 from tickets.mail.admin import QueueMailboxInline
 from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Status, Ticket
+from tickets.organising_models import SavedView, Tag
 
 
 @admin.register(Queue)
@@ -230,3 +231,23 @@ class ActivityAdmin(ReadOnlyAdmin):
 
 
 import tickets.mail.outbound_admin  # noqa: E402,F401  (mail out's admin pages)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    """The tag vocabulary: managers name tags here, agents attach them to tickets."""
+
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug"]  # which tickets carry a tag changes through the services only
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "queue", "created_at"]
+    list_select_related = ["owner", "queue"]
+    readonly_fields = ["owner", "name", "query", "queue", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # saved from the ticket list, where the filters are

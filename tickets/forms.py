@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxLengthValidator
 
-from tickets import access
+from tickets import access, listing
 from tickets.models import (
     MAX_TEXT,
     Priority,
@@ -17,26 +17,10 @@ from tickets.models import (
     validate_printable,
     validate_single_line,
 )
+from tickets.organising_models import Tag
 from tickets.search import query as search_query
 
 ATTACHMENT_HELP = "Stored encrypted; PDFs, images, text and office documents."
-
-SORTS = {
-    "updated": ("-updated_at", "-id"),
-    "created": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
-    "priority": ("-priority", "-updated_at", "-id"),
-    "due": ("due_at", "id"),
-    "ref": ("-id",),
-}
-SORT_CHOICES = [
-    ("updated", "Recently updated"),
-    ("created", "Newest"),
-    ("oldest", "Oldest"),
-    ("priority", "Priority"),
-    ("due", "Due soonest"),
-    ("ref", "Reference"),
-]
 
 
 class QueueChoiceField(forms.ModelChoiceField):
@@ -44,13 +28,13 @@ class QueueChoiceField(forms.ModelChoiceField):
 
 
 class TicketFilterForm(forms.Form):
-    """The list's search and filters, all in the query string."""
+    """The list's search and filters, all in the query string. No status means "Active"."""
 
     q = forms.CharField(
         required=False, max_length=200, validators=[validate_single_line], label="Search"
     )
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status"), ("active", "Active"), *Status.choices]
+        required=False, choices=[("active", "Active"), ("any", "Any status"), *Status.choices]
     )
     queue = QueueChoiceField(required=False, queryset=Queue.objects.none(), empty_label="Any queue")
     priority = forms.TypedChoiceField(
@@ -60,10 +44,21 @@ class TicketFilterForm(forms.Form):
         choices=[("", "Any priority"), *Priority.choices],
     )
     assignee = forms.ChoiceField(required=False)
-    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+    due = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any due date"), ("overdue", "Overdue"), ("soon", "Due within the hour")],
+    )
+    tag = forms.ModelChoiceField(
+        required=False, queryset=Tag.objects.all(), to_field_name="slug", empty_label="Any tag"
+    )
+    sort = forms.ChoiceField(required=False, choices=listing.sort_choices())
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *args: Any, user: Any, **kwargs: Any) -> None:
+        if data is not None and not (data.get("status") and data.get("sort")):
+            data = data.copy()  # the defaults shown as chosen, as the list applies them
+            data["status"] = data.get("status") or "active"
+            data["sort"] = data.get("sort") or listing.DEFAULT_SORT
+        super().__init__(data, *args, **kwargs)
         self.search_notice = ""  # why a search found nothing to look for (shown, not an error)
         self.fields["queue"].queryset = access.visible_queues(user)
         self.fields["assignee"].choices = [
@@ -78,6 +73,12 @@ class TicketFilterForm(forms.Form):
         if q and not Ticket.pk_from_reference(q.upper()):
             self.search_notice = search_query.parse(q).problem
         return q
+
+    def clean_status(self) -> str:
+        return self.cleaned_data.get("status") or "active"
+
+    def clean_sort(self) -> str:
+        return self.cleaned_data.get("sort") or listing.DEFAULT_SORT
 
 
 class TicketCreateForm(forms.Form):

@@ -333,6 +333,7 @@ class Activity(models.Model):
         SUBJECT = "subject", "changed subject"
         ATTACHED = "attached", "attached a file"
         PURGED = "purged", "purged personal data"
+        TAGGED = "tagged", "changed tags"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="activities")
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
@@ -417,6 +418,7 @@ class Attachment(models.Model):
         return describe(self.content_type)
 
 
-import tickets.mail.outbound_models  # noqa: E402,F401  (mail out's models, registered here)
+import tickets.mail.outbound_models  # noqa: E402  (mail out's models, registered here)
+import tickets.organising_models  # noqa: E402,F401  (tags and saved views, registered here)
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox  # noqa: E402, F401
 from tickets.search import models as _search_models  # noqa: E402,F401  (the search index)

@@ -14,7 +14,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from tickets import access
+from tickets import access, listing
 from tickets.mail.outbound_models import OutboundMail
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -26,13 +26,14 @@ from tickets.models import (
     Status,
     Ticket,
 )
+from tickets.organising_models import SavedView
 from tickets.search import query as search_query
 from tickets.search import snippets
 from ticketsystem.crypto import is_undecryptable
 
 DASHBOARD_LIST_SIZE = 10
 DASHBOARD_FEED_SIZE = 15
-DUE_SOON = timedelta(hours=1)
+DUE_SOON = listing.DUE_SOON
 
 
 def list_rows(user: Any) -> QuerySet[Ticket]:
@@ -117,44 +118,19 @@ def next_boundary(user: Any) -> str | None:
     return min(moments).isoformat() if moments else None
 
 
-def filtered_tickets(user: Any, filters: dict[str, Any], sort: tuple[str, ...]) -> QuerySet[Ticket]:
+def filtered_tickets(user: Any, filters: dict[str, Any], sort: str | None) -> QuerySet[Ticket]:
     """Visible tickets matching the list's filters (cleaned by TicketFilterForm), sorted."""
-    qs = access.visible_tickets(user)
-    if q := filters.get("q", "").strip():
-        pk = Ticket.pk_from_reference(q.upper()) or (
-            int(q) if q.isdigit() and len(q) < 12 else None
-        )
+    qs = access.visible_tickets(user).filter(listing.filter_q(user, filters))
+    if q := (filters.get("q") or "").strip():
         found = search_query.parse(q)
-        internal = access.can_read_internal_notes(user)
-        match = (
-            Q(pk__in=[])
-            if found.problem
-            else Q(pk__in=search_query.matching_ticket_ids(found, internal=internal))
-        )
-        qs = qs.filter(match | Q(pk=pk) if pk else match)
-        if not filters.get("sort") and not found.problem:  # relevance: subject, then recency
+        if not found.problem and (sort or listing.DEFAULT_SORT) == listing.DEFAULT_SORT:
+            # Relevance: matches in the subject first, then the list's own order (recency).
             qs = qs.annotate(in_subject=search_query.in_subject(found))
-            sort = ("-in_subject", "-updated_at", "-id")
-    status = filters.get("status")
-    if status == "active":
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
-    elif status:
-        qs = qs.filter(status=status)
-    if filters.get("queue"):
-        qs = qs.filter(queue=filters["queue"])
-    if filters.get("priority"):
-        qs = qs.filter(priority=filters["priority"])
-    assignee = filters.get("assignee")
-    if assignee == "me":
-        qs = qs.filter(assignee=user)
-    elif assignee == "unassigned":
-        qs = qs.filter(assignee__isnull=True)
-    elif assignee:
-        qs = qs.filter(assignee_id=int(assignee))
-    return qs.order_by(*sort)
+            return qs.order_by("-in_subject", *listing.order_by(sort))
+    return qs.order_by(*listing.order_by(sort))
 
 
-def ticket_page(user: Any, filters: dict[str, Any], sort: tuple[str, ...], raw_page: str) -> Page:
+def ticket_page(user: Any, filters: dict[str, Any], sort: str | None, raw_page: str) -> Page:
     """One page of the filtered list (the HTML page and its live resynchronisation).
 
     Pages through ids only (index-only scans, cheap even at deep OFFSETs), then loads the
@@ -176,7 +152,13 @@ def ticket_page(user: Any, filters: dict[str, Any], sort: tuple[str, ...], raw_p
     except EmptyPage:
         raise Http404("No such page") from None
     page_ids = list(page.object_list)
-    rows = list_rows(user).in_bulk(page_ids)
+    # The requester's name is decrypted per row: only for this page's rows, in the same query.
+    rows = (
+        list_rows(user)
+        .select_related("contact")
+        .defer("contact__email", "contact__phone", "contact__email_index")
+        .in_bulk(page_ids)
+    )
     page.object_list = [rows[pk] for pk in page_ids if pk in rows]
     if found and not found.problem:
         snippets.attach_snippets(page.object_list, found, internal=internal)
@@ -270,3 +252,25 @@ def contacts_left_without_tickets(ticket_ids: list[int]) -> list[Contact]:
     return list(
         Contact.objects.filter(pk__in=candidates.values("pk")).exclude(pk__in=keep).order_by("pk")
     )
+
+
+def saved_views(user: Any) -> QuerySet[SavedView]:
+    """The user's own views and those shared with a queue they can see."""
+    ids = access.visible_queue_ids(user)
+    shared = Q(queue__isnull=False) if ids is None else Q(queue_id__in=ids)
+    return SavedView.objects.filter(Q(owner=user) | shared).select_related("queue")
+
+
+def saved_view_counts(user: Any, views: list[SavedView]) -> dict[int, int]:
+    """How many visible tickets each view lists now, in one query."""
+    if not views:
+        return {}
+    counts = access.visible_tickets(user).aggregate(
+        **{
+            f"v{view.pk}": Count(
+                "pk", filter=listing.filter_q(user, listing.filters_from_query(view.query))
+            )
+            for view in views
+        }
+    )
+    return {view.pk: counts[f"v{view.pk}"] for view in views}

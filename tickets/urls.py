@@ -1,11 +1,18 @@
 from django.urls import path
 
-from tickets import attachment_views, live_views, views
+from tickets import attachment_views, list_views, live_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("tickets/", views.ticket_list, name="ticket_list"),
     path("tickets/new/", views.ticket_create, name="ticket_create"),
+    path("tickets/bulk/", list_views.ticket_bulk, name="ticket_bulk"),
+    path("tickets/views/", list_views.saved_view_save, name="saved_view_save"),
+    path(
+        "tickets/views/<int:pk>/delete/",
+        list_views.saved_view_delete,
+        name="saved_view_delete",
+    ),
     path("tickets/<str:ref>/", views.ticket_detail, name="ticket_detail"),
     path("tickets/<str:ref>/comment/", views.ticket_comment, name="ticket_comment"),
     path("tickets/<str:ref>/assign/", views.ticket_assign, name="ticket_assign"),

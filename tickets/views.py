@@ -21,7 +21,6 @@ from audit.history import history_rows
 from tickets import access, selectors, services
 from tickets.attachments import human_size
 from tickets.forms import (
-    SORTS,
     AssignForm,
     AttachmentForm,
     CommentForm,
@@ -31,6 +30,7 @@ from tickets.forms import (
     TicketCreateForm,
     TicketFilterForm,
 )
+from tickets.list_forms import BulkForm, SavedViewForm, clean_query
 from tickets.models import Status, Ticket
 from ticketsystem.roles import is_manager
 
@@ -60,16 +60,37 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "query": query.urlencode(), **list_actions(request, form)},
     )
+
+
+def list_actions(request: HttpRequest, form: TicketFilterForm) -> dict[str, Any]:
+    """The list's bulk and save-view forms, and the saved view it shows (if any)."""
+    user = request.user
+    query = clean_query(request.GET.urlencode())
+    view_id = request.GET.get("view", "")
+    current_view = (
+        selectors.saved_views(user).filter(pk=int(view_id)).first()
+        if view_id.isdigit() and len(view_id) < 10
+        else None
+    )
+    return {
+        "current_sort": form.cleaned_data["sort"],
+        "current_view": current_view,
+        "bulk_form": BulkForm(initial={"query": query}, user=user),
+        "view_form": SavedViewForm(
+            initial={"query": query, "name": current_view.name if current_view else ""},
+            user=user,
+            can_share=is_manager(user),
+        ),
+    }
 
 
 def ticket_page(request: HttpRequest, form: TicketFilterForm) -> Page:
     """The requested page of the filtered list (the HTML list and its live resynchronisation
     share it). Raises PageNotAnInteger, or Http404 past the last page."""
     data = form.cleaned_data
-    sort = SORTS[data.get("sort") or "updated"]
-    return selectors.ticket_page(request.user, data, sort, request.GET.get("page", "1"))
+    return selectors.ticket_page(request.user, data, data["sort"], request.GET.get("page", "1"))
 
 
 @staff_required

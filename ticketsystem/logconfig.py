@@ -18,6 +18,7 @@ def logging_config(*, level: str, security_log_file: str) -> dict[str, Any]:
         "filters": {
             "request_id": {"()": "ticketsystem.logfilters.RequestIdFilter"},
             "repeats": {"()": "ticketsystem.logfilters.RepeatedTracebackFilter"},
+            "one_line_refusals": {"()": "ticketsystem.logfilters.OneLineRefusals"},
         },
         "handlers": {
             "console": {
@@ -38,6 +39,13 @@ def logging_config(*, level: str, security_log_file: str) -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django": {"handlers": ["console"], "level": level, "propagate": False},
+            # An agent opening /admin/ is not an incident: one line, no traceback.
+            "django.request": {
+                "handlers": ["console"],
+                "level": level,
+                "propagate": False,
+                "filters": ["one_line_refusals"],
+            },
             # python-gnupg warns on every failed decrypt; our commands already say why in one line.
             "gnupg": {"handlers": ["console"], "level": "ERROR", "propagate": False},
             "ticketsystem.security": {

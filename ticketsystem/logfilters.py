@@ -1,5 +1,6 @@
-"""Logging filters: the request id on every record of a request, and one traceback per
-distinct error per minute (a database outage must not log a traceback per request)."""
+"""Logging filters: the request id on every record of a request, one traceback per distinct
+error per minute (a database outage must not log a traceback per request), and ordinary
+refusals (403, 404) as one line, not a traceback."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import logging
 import threading
 import time
 from contextvars import ContextVar
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 # Set by ticketsystem.middleware.RequestIdMiddleware for the duration of a request.
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
@@ -58,6 +62,18 @@ class RepeatedTracebackFilter(logging.Filter):
         if repeat:
             record.msg = f"{record.getMessage()} ({key[1]}: {key[2]}; traceback logged earlier)"
             record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+class OneLineRefusals(logging.Filter):
+    """On ``django.request``: drop the traceback of a PermissionDenied or Http404 (the
+    request line and status stay); other errors keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, PermissionDenied | Http404):
             record.exc_info = None
             record.exc_text = None
         return True

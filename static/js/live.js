@@ -81,21 +81,28 @@
     return ACTIVE.indexOf(status) >= 0;
   }
 
+  // The largest unit only, as the server says it (tickets/templatetags/timefmt.py).
+  var UNITS = [
+    [365 * 1440, "year", "years"],
+    [30 * 1440, "month", "months"],
+    [7 * 1440, "week", "weeks"],
+    [1440, "day", "days"],
+    [60, "hour", "hours"],
+    [1, "minute", "minutes"],
+  ];
+
   function duration(ms) {
-    var minutes = Math.round(Math.abs(ms) / 60000);
+    var minutes = Math.floor(Math.abs(ms) / 60000);
     if (minutes < 1) {
-      return "less than a minute";
+      return "0\u00a0minutes";
     }
-    if (minutes < 60) {
-      return minutes + (minutes === 1 ? " minute" : " minutes");
+    for (var i = 0; i < UNITS.length; i++) {
+      var n = Math.floor(minutes / UNITS[i][0]);
+      if (n >= 1) {
+        return n + "\u00a0" + (n === 1 ? UNITS[i][1] : UNITS[i][2]);
+      }
     }
-    var hours = Math.floor(minutes / 60);
-    if (hours < 24) {
-      var rest = minutes % 60;
-      return hours + (hours === 1 ? " hour" : " hours") + (rest ? ", " + rest + (rest === 1 ? " minute" : " minutes") : "");
-    }
-    var days = Math.floor(hours / 24);
-    return days + (days === 1 ? " day" : " days");
+    return minutes + "\u00a0minutes";
   }
 
   function timeEl(iso, text) {

@@ -4,6 +4,49 @@
 (function () {
   "use strict";
 
+  // Filters apply as soon as one changes (the Apply button stays for pages without script).
+  var filterForm = document.querySelector("form[data-autosubmit]");
+  if (filterForm) {
+    filterForm.addEventListener("change", function (event) {
+      if (event.target.tagName === "SELECT") {
+        filterForm.requestSubmit();
+      }
+    });
+  }
+
+  // Row selection for the bulk actions: "select all" and the selected count.
+  var selectAll = document.querySelector("[data-select-all]");
+  var selectedCount = document.querySelector("[data-selected-count]");
+  function boxes() {
+    return document.querySelectorAll('table[data-ticket-table] input[name="tickets"]');
+  }
+  function updateSelection() {
+    var all = boxes();
+    var n = Array.prototype.filter.call(all, function (b) { return b.checked; }).length;
+    if (selectedCount) {
+      selectedCount.textContent = n + " selected";
+    }
+    if (selectAll) {
+      selectAll.checked = n > 0 && n === all.length;
+      selectAll.indeterminate = n > 0 && n < all.length;
+    }
+  }
+  if (selectAll) {
+    selectAll.hidden = false;
+    selectAll.addEventListener("change", function () {
+      Array.prototype.forEach.call(boxes(), function (b) {
+        b.checked = selectAll.checked;
+      });
+      updateSelection();
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "tickets") {
+      updateSelection();
+    }
+  });
+  updateSelection();
+
   var Live = window.Live;
   var table = document.querySelector("table[data-ticket-table]");
   if (!Live || !table) {
@@ -18,7 +61,10 @@
     queue: table.getAttribute("data-filter-queue") || "",
     priority: table.getAttribute("data-filter-priority") || "",
     assignee: table.getAttribute("data-filter-assignee") || "",
+    due: table.getAttribute("data-filter-due") || "",
+    tag: table.getAttribute("data-filter-tag") || "",
   };
+  var HOUR = 3600000;
   var sort = table.getAttribute("data-sort") || "updated";
   var pageNumber = Number(table.getAttribute("data-page") || 1);
   var perPage = Number(table.getAttribute("data-per-page") || 50);
@@ -44,7 +90,19 @@
     if (!ticket) {
       return false;
     }
-    if (filters.status === "active" ? !Live.isActive(ticket.status) : filters.status && ticket.status !== filters.status) {
+    var status = filters.status || "active";
+    if (status === "active" ? !Live.isActive(ticket.status) : status !== "any" && ticket.status !== status) {
+      return false;
+    }
+    if (filters.due) {
+      var left = ticket.due_at ? Date.parse(ticket.due_at) - Date.now() : NaN;
+      var inWindow = filters.due === "overdue" ? left < 0 : left >= 0 && left < HOUR;
+      if (!Live.isActive(ticket.status) || !inWindow) {
+        return false;
+      }
+    }
+    // Events carry no tags: with a tag filter, only the rows already listed are known to match.
+    if (filters.tag && !findRow(ticket.id)) {
       return false;
     }
     if (filters.queue && String(ticket.queue_id) !== filters.queue) {
@@ -68,18 +126,25 @@
   function dueCell(ticket) {
     var td = Live.el("td");
     td.setAttribute("data-col", "due");
+    td.setAttribute("data-label", LABELS.due);
     if (ticket.due_at && Live.isActive(ticket.status)) {
       var ms = Date.parse(ticket.due_at) - Date.now();
-      td.appendChild(Live.timeEl(ticket.due_at, ms < 0 ? "overdue " + Live.duration(ms) : "in " + Live.duration(ms)));
+      td.appendChild(Live.timeEl(ticket.due_at, ms < 0 ? "overdue " + Live.duration(ms) : "due in " + Live.duration(ms)));
     } else {
       td.textContent = "—";
     }
     return td;
   }
 
+  var LABELS = {
+    requester: "Requester", queue: "Queue", status: "Status", priority: "Priority",
+    assignee: "Assignee", due: "Due", updated: "Updated",
+  };
+
   function cell(column, child) {
     var td = Live.el("td");
     td.setAttribute("data-col", column);
+    td.setAttribute("data-label", LABELS[column]);
     if (typeof child === "string") {
       td.textContent = child;
     } else {
@@ -88,7 +153,27 @@
     return td;
   }
 
-  function row(ticket) {
+  // Events carry no contact data: a row keeps the requester the page was rendered with.
+  var requesters = {};
+  Array.prototype.forEach.call(tbody.querySelectorAll("tr[data-ticket-id]"), function (tr) {
+    var td = tr.querySelector('[data-col="requester"]');
+    requesters[tr.getAttribute("data-ticket-id")] = td ? td.textContent : "—";
+  });
+
+  function selectCell(ticket, checked) {
+    var td = Live.el("td", "select");
+    var box = Live.el("input");
+    box.type = "checkbox";
+    box.name = "tickets";
+    box.value = ticket.ref;
+    box.checked = Boolean(checked);
+    box.setAttribute("form", "bulk-form");
+    box.setAttribute("aria-label", "Select " + ticket.ref);
+    td.appendChild(box);
+    return td;
+  }
+
+  function row(ticket, checked) {
     var status = Live.safeStatus(ticket.status);
     var tr = Live.el("tr", "status-" + status);
     var overdue = Live.isActive(ticket.status) && ticket.due_at && Date.parse(ticket.due_at) < Date.now();
@@ -100,8 +185,10 @@
     ref.appendChild(Live.link(ticket.url, null, ticket.ref));
     var subject = Live.el("td", "subject");
     subject.appendChild(Live.link(ticket.url, null, ticket.subject));
+    tr.appendChild(selectCell(ticket, checked));
     tr.appendChild(ref);
     tr.appendChild(subject);
+    tr.appendChild(cell("requester", requesters[String(ticket.id)] || "—"));
     tr.appendChild(cell("queue", ticket.queue));
     tr.appendChild(cell("status", Live.el("span", "badge status-" + status, ticket.status_label)));
     tr.appendChild(cell("priority", Live.el("span", "badge prio-" + Live.safePriority(ticket.priority), ticket.priority_label)));
@@ -180,7 +267,8 @@
       setCount(currentCount() + (nowMatches ? 1 : -1));
     }
     var existing = findRow(event.id);
-    var fresh = row(event);
+    var box = existing && existing.querySelector('input[name="tickets"]');
+    var fresh = row(event, box && box.checked);
     if (existing) {
       if (!nowMatches) {
         fresh.classList.add("live-stale");
@@ -214,7 +302,9 @@
     }
     var rows = document.createDocumentFragment();
     data.rows.forEach(function (ticket) {
-      rows.appendChild(row(ticket));
+      var old = findRow(ticket.id);
+      var box = old && old.querySelector('input[name="tickets"]');
+      rows.appendChild(row(ticket, box && box.checked));
     });
     while (tbody.firstChild) {
       tbody.firstChild.remove();

@@ -1,5 +1,6 @@
 """The one write path for tickets, comments, attachments and contacts: use cases grouped by
-what they change (tickets, comments, contacts, attachments, retention), re-exported here so a
+what they change (tickets, comments, contacts, attachments, retention, tags, bulk,
+saved views), re-exported here so a
 caller writes ``services.comment_add(...)``.
 
 Each service is atomic and takes the acting party as keyword-only ``actor``: a staff user, the
@@ -12,6 +13,7 @@ members are edited on the admin site (tickets/live follows membership changes).
 
 from tickets.services.attachments import attachment_add
 from tickets.services.base import activity_for, apply_sla
+from tickets.services.bulk import BULK_ACTIONS, BulkOutcome, tickets_bulk_change
 from tickets.services.comments import comment_add
 from tickets.services.contacts import contact_get_or_create, contact_save
 from tickets.services.mail_intake import (
@@ -21,6 +23,8 @@ from tickets.services.mail_intake import (
     mailbox_fetched,
 )
 from tickets.services.retention import person_erase, ticket_anonymise, tickets_purge
+from tickets.services.saved_views import saved_view_delete, saved_view_save
+from tickets.services.tags import ticket_add_tag, ticket_set_tags
 from tickets.services.tickets import (
     ticket_assign,
     ticket_change_description,
@@ -35,6 +39,8 @@ from tickets.services.tickets import (
 )
 
 __all__ = [
+    "BULK_ACTIONS",
+    "BulkOutcome",
     "activity_for",
     "apply_sla",
     "attachment_add",
@@ -46,6 +52,9 @@ __all__ = [
     "mail_release",
     "mailbox_fetched",
     "person_erase",
+    "saved_view_delete",
+    "saved_view_save",
+    "ticket_add_tag",
     "ticket_anonymise",
     "ticket_assign",
     "ticket_change_description",
@@ -56,6 +65,8 @@ __all__ = [
     "ticket_create",
     "ticket_create_for_requester",
     "ticket_set_contact",
+    "ticket_set_tags",
     "ticket_update",
+    "tickets_bulk_change",
     "tickets_purge",
 ]

@@ -1,0 +1,97 @@
+"""Forms of the ticket list's actions: a bulk change of the selected tickets, and saving
+the list's filters as a view. They validate input only; the services decide and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.http import QueryDict
+
+from tickets import access
+from tickets.forms import QueueChoiceField
+from tickets.models import Priority, Queue, Status, Ticket, validate_single_line
+from tickets.organising_models import Tag
+from tickets.services import BULK_ACTIONS
+
+MAX_BULK = 200
+
+
+def clean_query(raw: str) -> str:
+    """A list query string, re-encoded (no page number, nothing but key=value pairs)."""
+    query = QueryDict(raw[:1000], mutable=True)
+    for key in ("page", "view"):
+        query.pop(key, None)
+    return query.urlencode()[:500]
+
+
+class BulkForm(forms.Form):
+    """Which tickets (by reference), which action, and that action's value."""
+
+    action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Nobody (unassign)", label="Assign to"
+    )
+    status = forms.ChoiceField(required=False, choices=[("", "—"), *Status.choices])
+    priority = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, choices=[("", "—"), *Priority.choices]
+    )
+    queue = QueueChoiceField(
+        required=False, queryset=Queue.objects.none(), empty_label="—", label="Move to"
+    )
+    tag = forms.ModelChoiceField(
+        required=False, queryset=Tag.objects.all(), to_field_name="slug", empty_label="—"
+    )
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "bulk-%s")
+        super().__init__(*args, **kwargs)
+        ids = [pk for pk, _ in access.assignee_filter_choices(user)]
+        people = get_user_model().objects.filter(pk__in=ids).order_by("username")
+        self.fields["assignee"].queryset = people
+        self.fields["assignee"].label_from_instance = lambda u: (
+            u.get_full_name().strip() or u.get_username()
+        )
+        self.fields["queue"].queryset = access.visible_queues(user)
+        self.references: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        refs = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
+        if not refs:
+            raise forms.ValidationError("Select at least one ticket.")
+        if len(refs) > MAX_BULK:
+            raise forms.ValidationError(f"Select at most {MAX_BULK} tickets at once.")
+        if any(Ticket.pk_from_reference(ref) is None for ref in refs):
+            raise forms.ValidationError("A selected ticket reference is not valid.")
+        self.references = refs
+        action = data.get("action")
+        if action and action != "assign" and data.get(action) in (None, ""):
+            self.add_error(action, "Choose a value for this action.")
+        return data
+
+    @property
+    def value(self) -> Any:
+        action = self.cleaned_data["action"]
+        return self.cleaned_data.get("assignee" if action == "assign" else action)
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=60, validators=[validate_single_line], label="View name")
+    queue = QueueChoiceField(
+        required=False,
+        queryset=Queue.objects.none(),
+        empty_label="Only me",
+        label="Share with",
+    )
+    query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: Any, can_share: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "view-%s")
+        super().__init__(*args, **kwargs)
+        if can_share:
+            self.fields["queue"].queryset = access.visible_queues(user)
+        else:
+            del self.fields["queue"]
