@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -145,9 +146,12 @@ def _code_error(form: CodeForm, result: str, retry_after: int | None) -> int:
     form.data["code"] = ""
     if result == VerifyResult.THROTTLED:
         form.retry_after = retry_after or 1
-        form.add_error(
-            "code", f"Too many wrong codes. Wait {form.retry_after} seconds, then try again."
+        wait = ngettext(
+            "Too many wrong codes. Wait %(n)d second, then try again.",
+            "Too many wrong codes. Wait %(n)d seconds, then try again.",
+            form.retry_after,
         )
+        form.add_error("code", wait % {"n": form.retry_after})
         return 429
     form.add_error("code", "That code is not valid, or it was already used.")
     return 400
