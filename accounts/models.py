@@ -244,3 +244,16 @@ class UserSession(AbstractBaseSession):
         from accounts.session_store import SessionStore
 
         return SessionStore
+
+
+class UserPreference(models.Model):
+    """A user's language and time zone (empty: the browser's language, settings.TIME_ZONE)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=10, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import login_state, services, session_policy
+from accounts import login_state, preferences, services, session_policy
 from accounts.forms import CodeForm, LoginForm, PasswordChangeForm, SudoForm
 from accounts.middleware import end_session
 from accounts.models import BACKUP_CODE_COUNT, BackupCodeDevice, TOTPDevice, VerifyResult
@@ -74,6 +74,7 @@ def _finish_login(request: HttpRequest, pending: login_state.PendingLogin, devic
         user_agent=user_agent(request),
     )
     login_state.clear(request)
+    preferences.remember(request, pending.user)
 
 
 def _is_verified(user: Any) -> bool:

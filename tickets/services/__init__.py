@@ -10,9 +10,17 @@ raise ValidationError (views show them next to the field) and change nothing. Qu
 members are edited on the admin site (tickets/live follows membership changes).
 """
 
+from tickets.services.agent import (
+    canned_response_delete,
+    canned_response_save,
+    notifications_mark_read,
+    ticket_follow,
+    ticket_set_cc,
+    ticket_set_requester,
+)
 from tickets.services.attachments import attachment_add
 from tickets.services.base import activity_for, apply_sla
-from tickets.services.comments import comment_add
+from tickets.services.comments import comment_add, reply_and_set_status
 from tickets.services.contacts import contact_get_or_create, contact_save
 from tickets.services.retention import person_erase, ticket_anonymise, tickets_purge
 from tickets.services.tickets import (
@@ -32,10 +40,14 @@ __all__ = [
     "activity_for",
     "apply_sla",
     "attachment_add",
+    "canned_response_delete",
+    "canned_response_save",
     "comment_add",
     "contact_get_or_create",
     "contact_save",
+    "notifications_mark_read",
     "person_erase",
+    "reply_and_set_status",
     "ticket_anonymise",
     "ticket_assign",
     "ticket_change_description",
@@ -45,7 +57,10 @@ __all__ = [
     "ticket_change_subject",
     "ticket_create",
     "ticket_create_for_requester",
+    "ticket_follow",
+    "ticket_set_cc",
     "ticket_set_contact",
+    "ticket_set_requester",
     "ticket_update",
     "tickets_purge",
 ]
