@@ -3,7 +3,7 @@
 (function () {
   "use strict";
 
-  var t = window.gettext || function (s) { return s; };
+  var gettext = window.gettext || function (s) { return s; };
   var form = document.querySelector("[data-composer]");
   var data = document.getElementById("canned-responses");
   var picker = form && form.querySelector("[data-canned-picker]");
@@ -27,12 +27,12 @@
     priority.value = response.priority || "";
     var parts = [];
     if (response.status_label) {
-      parts.push(t("status") + " " + response.status_label);
+      parts.push(gettext("status") + " " + response.status_label);
     }
     if (response.priority_label) {
-      parts.push(t("priority") + " " + response.priority_label);
+      parts.push(gettext("priority") + " " + response.priority_label);
     }
-    effect.textContent = parts.length ? t("Send also sets") + ": " + parts.join(", ") : "";
+    effect.textContent = parts.length ? gettext("Send also sets") + ": " + parts.join(", ") : "";
     search.value = "";
     body.focus();
     body.setSelectionRange(start + response.body.length, start + response.body.length);

@@ -5,7 +5,7 @@
   "use strict";
 
   var Live = window.Live;
-  var t = window.gettext || function (s) { return s; };
+  var gettext = window.gettext || function (s) { return s; };
   var count = document.querySelector("[data-notify-count]");
   if (!Live || !count) {
     return;
@@ -26,7 +26,7 @@
     link.href = String(event.url);
     link.textContent = event.ref;
     var fmt = window.interpolate || function (s, o) { return s.replace("%(by)s", o.by); };
-    box.appendChild(document.createTextNode(fmt(t("%(by)s mentioned you on"), { by: event.by }, true) + " "));
+    box.appendChild(document.createTextNode(fmt(gettext("%(by)s mentioned you on"), { by: event.by }, true) + " "));
     box.appendChild(link);
     Live.flash(box);
   }
