@@ -87,8 +87,13 @@ def preferences(request: HttpRequest) -> HttpResponse:
 def remember(request: HttpRequest, user: Any) -> None:
     """Copy the user's preferences into the session (at login and after a change), so no
     request reads them from the database."""
+    request.session[SESSION_KEY] = session_value(user)
+
+
+def session_value(user: Any) -> list[str]:
+    """[language, time zone] as the session keeps them ("" for "not chosen")."""
     pref = UserPreference.objects.filter(user=user).first()
-    request.session[SESSION_KEY] = [pref.language, pref.time_zone] if pref else ["", ""]
+    return [pref.language, pref.time_zone] if pref else ["", ""]
 
 
 class PreferenceMiddleware:
