@@ -29,8 +29,8 @@ worker: setup
 ## make messages: refresh the German catalogues from the code, then compile them (needs
 ## gettext; translate every new entry in locale/de/LC_MESSAGES/*.po, formal "Sie").
 messages: setup
-	$(PY) manage.py makemessages -l de --no-location --ignore=.venv --ignore=bench --ignore=tests
-	$(PY) manage.py makemessages -d djangojs -l de --no-location --ignore=.venv --ignore=bench --ignore=tests --ignore=static/vendor
+	$(PY) manage.py makemessages -l de --no-location --no-obsolete --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py makemessages -d djangojs -l de --no-location --no-obsolete --ignore=.venv --ignore=bench --ignore=tests --ignore=static/vendor
 	$(PY) manage.py compilemessages -l de --ignore=.venv
 
 ## make test: the whole suite (PostgreSQL and Redis when reachable; see the report header).

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tickets.labels import STATUS_LABELS
 from tickets.models import (
     Comment,
     Contact,
@@ -29,7 +30,10 @@ CANNED_PLACEHOLDERS = ("requester_name", "reference", "agent", "queue", "signatu
 _BRACES_RE = re.compile(r"\{([^{}]*)\}")
 MAX_CANNED = 10_000
 # What inserting a canned response may set (Close is final: never by a macro).
-CANNED_STATUSES = [(Status.PENDING, Status.PENDING.label), (Status.RESOLVED, Status.RESOLVED.label)]
+CANNED_STATUSES = [
+    (Status.PENDING.value, STATUS_LABELS["pending"]),
+    (Status.RESOLVED.value, STATUS_LABELS["resolved"]),
+]
 
 
 def validate_canned_body(value: str) -> None:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets import access
 from tickets.agent_models import CANNED_STATUSES
+from tickets.labels import PRIORITY_LABELS
 from tickets.models import (
     MAX_TEXT,
     Priority,
@@ -141,7 +142,9 @@ class CommentForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("Unassigned"), label=_("Assignee")
+    )
 
     def __init__(self, *args: Any, queue: Queue, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -205,11 +208,13 @@ class CCForm(forms.Form):
 
 
 class PriorityForm(forms.Form):
-    priority = forms.TypedChoiceField(coerce=int, choices=Priority.choices)
+    priority = forms.TypedChoiceField(
+        coerce=int, choices=list(PRIORITY_LABELS.items()), label=_("Priority")
+    )
 
 
 class MoveForm(forms.Form):
-    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None)
+    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None, label=_("Queue"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -219,4 +224,4 @@ class MoveForm(forms.Form):
 class AttachmentForm(forms.Form):
     """One file for a ticket; size, type and name are checked by tickets/attachments.py."""
 
-    file = forms.FileField(label="File", help_text=ATTACHMENT_HELP)
+    file = forms.FileField(label=_("File"), help_text=ATTACHMENT_HELP)
