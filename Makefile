@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run worker test test-fast lint format check-deploy setup clean bench
+.PHONY: run worker test test-fast lint format check-deploy setup clean bench messages
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ run: setup
 ## without it sends mail right after each commit: the immediate backend, docs/email.md).
 worker: setup
 	$(PY) manage.py db_worker
+
+## make messages: refresh the German catalogues from the code, then compile them (needs
+## gettext; translate every new entry in locale/de/LC_MESSAGES/*.po, formal "Sie").
+messages: setup
+	$(PY) manage.py makemessages -l de --no-location --no-obsolete --ignore=.venv --ignore=bench --ignore=tests
+	$(PY) manage.py makemessages -d djangojs -l de --no-location --no-obsolete --ignore=.venv --ignore=bench --ignore=tests --ignore=static/vendor
+	$(PY) manage.py compilemessages -l de --ignore=.venv
 
 ## make test: the whole suite (PostgreSQL and Redis when reachable; see the report header).
 test: setup

@@ -265,3 +265,16 @@ class LoginFailureMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.failures} failed login(s) at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class UserPreference(models.Model):
+    """A user's language and time zone (empty: the browser's language, settings.TIME_ZONE)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=10, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user_id}"

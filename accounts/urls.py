@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import preferences, views
 
 urlpatterns = [
     path("login/", views.login, name="login"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("2fa/backup-codes/", views.backup_codes, name="backup_codes"),
     path("sudo/", views.sudo, name="sudo"),
     path("password/", views.password_change, name="password_change"),
+    path("preferences/", preferences.preferences, name="preferences"),
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/revoke-others/", views.sessions_revoke_others, name="sessions_revoke_others"),
     path("sessions/<str:sid>/revoke/", views.session_revoke, name="session_revoke"),

@@ -19,10 +19,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import lockout, login_state, services, session_policy
+from accounts import lockout, login_state, preferences, services, session_policy
 from accounts.forms import CodeForm, LoginForm, PasswordChangeForm, SudoForm
 from accounts.middleware import end_session
 from accounts.models import BACKUP_CODE_COUNT, BackupCodeDevice, TOTPDevice, VerifyResult
@@ -73,6 +74,7 @@ def _finish_login(request: HttpRequest, pending: login_state.PendingLogin, devic
         user_agent=user_agent(request),
     )
     login_state.clear(request)
+    preferences.remember(request, pending.user)
 
 
 def _is_verified(user: Any) -> bool:
@@ -149,9 +151,12 @@ def _code_error(form: CodeForm, result: str, retry_after: int | None) -> int:
     form.data["code"] = ""
     if result == VerifyResult.THROTTLED:
         form.retry_after = retry_after or 1
-        form.add_error(
-            "code", f"Too many wrong codes. Wait {form.retry_after} seconds, then try again."
+        wait = ngettext(
+            "Too many wrong codes. Wait %(n)d second, then try again.",
+            "Too many wrong codes. Wait %(n)d seconds, then try again.",
+            form.retry_after,
         )
+        form.add_error("code", wait % {"n": form.retry_after})
         return 429
     form.add_error("code", "That code is not valid, or it was already used.")
     return 400

@@ -39,7 +39,7 @@ def login(client: Client, user: Any) -> Client:
     """Log a user in fully, leaving the session exactly as the two-step login does: logged
     in, verified by a confirmed authenticator (django-otp's session key) and stamped for the
     session timeouts and the sessions page. Gives the user an authenticator if needed."""
-    from accounts import session_policy
+    from accounts import preferences, session_policy
     from accounts.models import TOTPDevice
 
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -50,6 +50,7 @@ def login(client: Client, user: Any) -> Client:
     client.force_login(user)
     session = client.session
     session_policy.stamp_verified(session, device=device, ip="127.0.0.1", user_agent="")
+    session[preferences.SESSION_KEY] = preferences.session_value(user)
     session.save()
     return client
 

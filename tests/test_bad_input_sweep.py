@@ -40,6 +40,7 @@ from accounts.models import UserSession
 from tests.conftest import login, make_user
 from tests.helpers import PNG, db_fingerprint, db_write_count, upload
 from tickets import services
+from tickets.agent_models import CannedResponse
 from tickets.mail.outbound_models import (
     MailNotificationPreference,
     OutboundMail,
@@ -229,6 +230,8 @@ def _world() -> World:
             "tickets/savedview": services.saved_view_save(
                 actor=agent, name="Mine", query="status=new"
             ).pk,
+            "tickets/cannedresponse": CannedResponse.objects.create(name="Hi", body="Hello").pk,
+            "canned/own": CannedResponse.objects.create(name="Mine", body="x", owner=agent).pk,
         },
     )
     missing = set(ADMIN_MODELS) - set(world.pks)
@@ -274,6 +277,9 @@ def _fill(route: str, world: World, bad_ids: list[str] = BAD_IDS) -> list[tuple[
             bad[name] = [str(uuid.uuid4()), "not-a-uuid", "0" * 32]
         elif name == "pk" and route.startswith("tickets/views/"):
             real[name] = str(world.pks["tickets/savedview"])
+            bad[name] = bad_ids
+        elif name == "pk" and route.startswith("canned/"):
+            real[name] = str(world.pks["canned/own"])  # the agent's own canned response
             bad[name] = bad_ids
         elif name == "sid":
             real[name] = world.session_sid

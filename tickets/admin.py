@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from tickets import access, services
 from tickets.admin_actions import export_personal_data
+from tickets.agent_models import CannedResponse
 from tickets.mail.admin import QueueMailboxInline
 from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Status, Ticket
 from tickets.organising_models import SavedView, Tag
@@ -251,3 +252,27 @@ class SavedViewAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # saved from the ticket list, where the filters are
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    """Shared canned responses (no owner: for everyone, or one queue); agents keep their own
+    on their canned-responses page."""
+
+    list_display = ["name", "queue", "owner", "set_status", "set_priority"]
+    list_filter = ["queue"]
+    search_fields = ["name"]
+    fields = ["name", "queue", "owner", "body", "set_status", "set_priority"]
+    raw_id_fields = ["owner"]
+
+    def save_model(
+        self, request: HttpRequest, obj: CannedResponse, form: forms.ModelForm, change: bool
+    ) -> None:
+        services.canned_response_save(actor=request.user, response=obj)
+
+    def delete_model(self, request: HttpRequest, obj: CannedResponse) -> None:
+        services.canned_response_delete(actor=request.user, response=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CannedResponse]) -> None:
+        for response in queryset:
+            services.canned_response_delete(actor=request.user, response=response)

@@ -16,3 +16,7 @@ class TicketsConfig(AppConfig):
             register_audited(model)
         register_audited(Queue, m2m_fields={"members"})
         register_audited(Attachment, exclude_fields=("content",))
+        from tickets.agent_models import CannedResponse, TicketCC
+
+        register_audited(TicketCC)
+        register_audited(CannedResponse)

@@ -6,8 +6,11 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
 
 from tickets import access, listing
+from tickets.agent_models import CANNED_STATUSES
+from tickets.labels import PRIORITY_LABELS
 from tickets.models import (
     MAX_TEXT,
     Priority,
@@ -20,7 +23,7 @@ from tickets.models import (
 from tickets.organising_models import Tag
 from tickets.search import query as search_query
 
-ATTACHMENT_HELP = "Stored encrypted; PDFs, images, text and office documents."
+ATTACHMENT_HELP = _("Stored encrypted; PDFs, images, text and office documents.")
 
 
 class QueueChoiceField(forms.ModelChoiceField):
@@ -119,21 +122,40 @@ class TicketCreateForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}),
+        widget=forms.Textarea(attrs={"rows": 5, "data-composer-body": ""}),
         max_length=MAX_TEXT,
         validators=[validate_printable],
-        label="Message",
+        label=_("Message"),
+        help_text=_("Mention a colleague in an internal note with @username."),
     )
     is_internal = forms.BooleanField(
-        required=False, label="Internal note (not visible to the requester)"
+        required=False, label=_("Internal note (not visible to the requester)")
     )
     file = forms.FileField(
-        required=False, label="Attach a file (optional)", help_text=ATTACHMENT_HELP
+        required=False, label=_("Attach a file (optional)"), help_text=ATTACHMENT_HELP
     )
+    # The Send button pressed ("", pending, resolved); ``status`` and ``priority`` are what
+    # an inserted canned response sets, used when the plain Send button is pressed.
+    then = forms.ChoiceField(required=False, choices=[("", ""), *CANNED_STATUSES])
+    status = forms.ChoiceField(
+        required=False, choices=[("", ""), *CANNED_STATUSES], widget=forms.HiddenInput
+    )
+    priority = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", ""), *Priority.choices],
+        widget=forms.HiddenInput,
+    )
+
+    def new_status(self) -> str:
+        return self.cleaned_data.get("then") or self.cleaned_data.get("status") or ""
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="Unassigned")
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("Unassigned"), label=_("Assignee")
+    )
 
     def __init__(self, *args: Any, queue: Queue, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -145,14 +167,65 @@ class AssignForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
+    confirm = forms.BooleanField(
+        required=False, label=_("Yes, close it: a closed ticket cannot be reopened")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("status") == Status.CLOSED and not data.get("confirm"):
+            self.add_error(
+                "confirm", _("Confirm that you want to close the ticket; closing is final.")
+            )
+        return data
+
+
+class SubjectForm(forms.Form):
+    subject = forms.CharField(max_length=200, validators=[validate_single_line], label=_("Subject"))
+
+
+class RequesterForm(forms.Form):
+    email = forms.EmailField(required=False, label=_("Requester email"), max_length=254)
+    name = forms.CharField(
+        required=False,
+        label=_("Requester name"),
+        max_length=200,
+        validators=[validate_single_line],
+        help_text=_("Empty email: the ticket has no requester."),
+    )
+
+
+class CCForm(forms.Form):
+    cc = forms.CharField(
+        required=False,
+        max_length=5000,
+        label=_("CC"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Email addresses, separated by commas or new lines."),
+    )
+
+    def clean_cc(self) -> list[str]:
+        raw = self.cleaned_data["cc"].replace("\n", ",").replace(";", ",")
+        emails = [part.strip() for part in raw.split(",") if part.strip()]
+        field = forms.EmailField(max_length=254)
+        for email in emails:
+            try:
+                field.clean(email)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    _("%(value)s is not an email address.") % {"value": email[:80]}
+                ) from None
+        return emails
 
 
 class PriorityForm(forms.Form):
-    priority = forms.TypedChoiceField(coerce=int, choices=Priority.choices)
+    priority = forms.TypedChoiceField(
+        coerce=int, choices=list(PRIORITY_LABELS.items()), label=_("Priority")
+    )
 
 
 class MoveForm(forms.Form):
-    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None)
+    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None, label=_("Queue"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -163,4 +236,4 @@ class MoveForm(forms.Form):
 class AttachmentForm(forms.Form):
     """One file for a ticket; size, type and name are checked by tickets/attachments.py."""
 
-    file = forms.FileField(label="File", help_text=ATTACHMENT_HELP)
+    file = forms.FileField(label=_("File"), help_text=ATTACHMENT_HELP)

@@ -28,6 +28,13 @@ from ticketsystem.crypto import BlindIndexField, EncryptedBinaryField, Encrypted
 REFERENCE_RE = re.compile(r"^T-(\d{6,12})$")
 
 
+def user_display(user: object) -> str:
+    """A staff member as people see them: full name, else username ("" for nobody)."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+
+
 def format_reference(pk: int) -> str:
     """The human reference of a ticket id: ``T-000123`` (the one place this format lives)."""
     return f"T-{pk:06d}"
@@ -306,9 +313,9 @@ class Comment(models.Model):
 
     @property
     def author_display(self) -> str:
-        """The staff member's username or the requester's name ("—" when neither is known)."""
+        """The staff member's display name or the requester's name ("—" when neither is known)."""
         if self.author_id is not None:
-            return self.author.get_username()
+            return user_display(self.author)
         if self.author_contact_id is not None:
             contact = self.author_contact
             return str(contact.name or contact.email or "requester")
@@ -360,9 +367,9 @@ class Activity(models.Model):
 
     @property
     def actor_display(self) -> str:
-        """Who did it: a staff member's username, or the job or "requester" that acted."""
+        """Who did it: a staff member's display name, or the job or "requester" that acted."""
         if self.actor_id is not None:
-            return self.actor.get_username()
+            return user_display(self.actor)
         return self.actor_name or "system"
 
 
@@ -418,6 +425,7 @@ class Attachment(models.Model):
         return describe(self.content_type)
 
 
+import tickets.agent_models  # noqa: E402  (CC, watchers, notifications, canned responses)
 import tickets.mail.outbound_models  # noqa: E402  (mail out's models, registered here)
 import tickets.organising_models  # noqa: E402,F401  (tags and saved views, registered here)
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox  # noqa: E402, F401

@@ -34,6 +34,7 @@ from ticketsystem.crypto import is_undecryptable
 DASHBOARD_LIST_SIZE = 10
 DASHBOARD_FEED_SIZE = 15
 DUE_SOON = listing.DUE_SOON
+CONVERSATION_VERBS = (Activity.Verb.COMMENTED, Activity.Verb.NOTED)
 
 
 def list_rows(user: Any) -> QuerySet[Ticket]:
@@ -87,6 +88,8 @@ def dashboard_data(user: Any) -> dict[str, Any]:
             "ticket__subject",
             "ticket__id",
             "actor__username",
+            "actor__first_name",
+            "actor__last_name",
         )
     )
     size = DASHBOARD_LIST_SIZE
@@ -177,7 +180,10 @@ def ticket_conversation(ticket: Ticket) -> dict[str, Any]:
             "created_at", "id"
         ),
         "comment_quoted": mail_quoted_text(ticket),
-        "history": ticket.activities.select_related("actor").order_by("created_at", "id"),
+        # Replies and notes are in the conversation already: the history leaves them out.
+        "history": ticket.activities.exclude(verb__in=CONVERSATION_VERBS)
+        .select_related("actor")
+        .order_by("created_at", "id"),
         "attachments": [a for a in files if a.comment_id is None],
         "comment_attachments": by_comment,
         "deliveries": reply_deliveries(ticket),

@@ -13,25 +13,30 @@ from django.core.paginator import Page, PageNotAnInteger
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
 from accounts.throttle import throttle
 from audit.history import history_rows
-from tickets import access, selectors, services
+from tickets import access, agent_selectors, selectors, services
 from tickets.attachments import human_size
 from tickets.forms import (
     AssignForm,
     AttachmentForm,
+    CCForm,
     CommentForm,
     MoveForm,
     PriorityForm,
+    RequesterForm,
     StatusForm,
+    SubjectForm,
     TicketCreateForm,
     TicketFilterForm,
 )
 from tickets.list_forms import BulkForm, SavedViewForm, clean_query
-from tickets.models import Status, Ticket
+from tickets.models import Comment, Status, Ticket
+from tickets.services.comments import REPLY_STATUSES
 from ticketsystem.roles import is_manager
 
 MODEL_HISTORY_ROWS = 200
@@ -131,6 +136,7 @@ def add_errors(form: Form, exc: ValidationError) -> None:
 def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[str, Any]:
     """The detail page's context; ``forms`` replace the blank ones (bound, with errors)."""
     user = request.user
+    cc = agent_selectors.ticket_cc(ticket)
     defaults: dict[str, Form] = {
         "comment_form": CommentForm(),
         "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}, queue=ticket.queue),
@@ -138,6 +144,9 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
         "move_form": MoveForm(initial={"queue": ticket.queue_id}, user=user),
         "attachment_form": AttachmentForm(),
+        "subject_form": SubjectForm(initial={"subject": ticket.subject}),
+        "requester_form": RequesterForm(initial=_requester_initial(ticket)),
+        "cc_form": CCForm(initial={"cc": ", ".join(str(c.contact.email) for c in cc)}),
     }
     defaults.update(forms)
     model_history = None
@@ -150,8 +159,20 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[
         "transitions": [(s, Status(s).label) for s in ticket.allowed_transitions()],
         "attachment_max_size": human_size(settings.ATTACHMENT_MAX_BYTES),
         "model_history": model_history,
+        "cc": cc,
+        "can_close": Status.CLOSED in ticket.allowed_transitions(),
+        "following": agent_selectors.is_following(user, ticket),
+        "canned": agent_selectors.canned_rendered(user, ticket),
+        "reply_statuses": [(s, Status(s).label) for s in REPLY_STATUSES],
         **defaults,
     }
+
+
+def _requester_initial(ticket: Ticket) -> dict[str, str]:
+    contact = ticket.contact
+    if contact is None or contact.erased_at:
+        return {}
+    return {"email": str(contact.email or ""), "name": str(contact.name or "")}
 
 
 def detail_with_errors(request: HttpRequest, ticket: Ticket, **forms: Form) -> HttpResponse:
@@ -187,21 +208,27 @@ def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
     ticket = access.get_ticket_or_404(request.user, ref, selectors.detail_queryset())
     form = CommentForm(request.POST, request.FILES)
 
+    added: list[Comment] = []
+
     def add(data: dict[str, Any]) -> None:
         files = [data["file"]] if data.get("file") else []
-        services.comment_add(
-            actor=request.user,
-            ticket=ticket,
-            body=data["body"],
-            is_internal=data["is_internal"],
-            files=files,
+        added.append(
+            services.reply_and_set_status(
+                actor=request.user,
+                ticket=ticket,
+                body=data["body"],
+                is_internal=data["is_internal"],
+                files=files,
+                status=form.new_status(),
+                priority=data["priority"],
+            )
         )
 
     if not _applied(form, add):
         return detail_with_errors(request, ticket, comment_form=form)
     internal = form.cleaned_data["is_internal"]
-    messages.success(request, "Internal note added." if internal else "Reply added.")
-    return redirect(ticket)
+    messages.success(request, _("Internal note added.") if internal else _("Reply added."))
+    return redirect(f"{ticket.get_absolute_url()}#c-{added[0].pk}")
 
 
 @require_POST
@@ -232,7 +259,7 @@ def ticket_status(request: HttpRequest, ref: str) -> HttpResponse:
 
     if not _applied(form, change):
         return detail_with_errors(request, ticket, status_form=form)
-    messages.success(request, "Status updated.")
+    messages.success(request, _("Status updated."))
     return redirect(ticket)
 
 

@@ -29,6 +29,7 @@ from ticketsystem.env import (
     envstr,
     random_key,
 )
+from ticketsystem.i18nconfig import i18n_settings
 from ticketsystem.logconfig import logging_config
 from ticketsystem.loginconfig import login_settings
 from ticketsystem.mailconfig import mail_settings
@@ -315,8 +316,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint(
 
 # --- Internationalisation, static files ---------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
-USE_I18N = True
+globals().update(i18n_settings(MIDDLEWARE, BASE_DIR))
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from tickets import views as ticket_views
 
@@ -8,6 +9,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),
+    # The JavaScript's translations (gettext() in static/js), as a script file: no inline code.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("ops.urls")),
     path("", include("tickets.urls")),
 ]

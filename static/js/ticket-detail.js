@@ -5,6 +5,7 @@
   "use strict";
 
   var Live = window.Live;
+  var gettext = window.gettext || function (s) { return s; };
   var root = document.querySelector("[data-ticket-id][data-ticket-updated-at]");
   if (!Live || !root) {
     return;
@@ -27,9 +28,9 @@
   function describe(event) {
     var lines = event.activity || [];
     var line = lines[lines.length - 1];
-    var what = line ? line.verb_label : "changed it";
+    var what = line ? line.verb_label : gettext("changed it");
     var change = line && line["new"] && line.verb !== "created" ? " (" + (line.old ? line.old + " → " : "") + line["new"] + ")" : "";
-    return (event.actor || "Someone") + " " + what + change + " just now.";
+    return (event.actor || gettext("Someone")) + " " + what + change + " " + gettext("just now.");
   }
 
   // A public reply's mail state (queued, sent, failed, bounced), as the worker reports it.
@@ -88,16 +89,16 @@
     } else if (event.type === "delivery" && event.ticket === ticketId) {
       showDelivery(event);
     } else if (event.type === "removed" && event.id === ticketId) {
-      tell("This ticket was moved to a queue you cannot see.");
+      tell(gettext("This ticket was moved to a queue you cannot see."));
     }
   });
 
   Live.onResync(function (data, error) {
     if (error && error.status === 404) {
-      tell("This ticket is no longer visible to you.");
+      tell(gettext("This ticket is no longer visible to you."));
     } else if (data && Date.parse(data.ticket.updated_at) > knownVersion) {
       knownVersion = Date.parse(data.ticket.updated_at);
-      tell("This ticket changed while you were offline.");
+      tell(gettext("This ticket changed while you were offline."));
     }
   });
 

@@ -50,7 +50,7 @@ def test_a_reply_turns_sent_without_a_reload_once_the_worker_sent_it(
     page = open_as(browser, live_url, live_session(agent))
     page.goto(ticket.get_absolute_url())
     page.fill("#id_body", "Please switch it off.")
-    page.click("form.form button:has-text('Add')")
+    page.click("[data-send]")
     live_state(page, "live")
     page.evaluate("window.__sameDocument = true")
     badge_says(page, "queued")

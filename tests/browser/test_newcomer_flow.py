@@ -60,7 +60,7 @@ def test_a_newcomer_goes_from_make_run_to_a_resolved_ticket(page, capsys):
     page.click("button:has-text('Assign')")
     page.wait_for_selector("text=Assignee updated.")
     page.fill("#id_body", "Reset the reader; please try your badge again.")
-    page.click("button:has-text('Add')")
+    page.click("[data-send]")
     page.wait_for_selector("text=Reply added.")
     page.click("button:has-text('Mark resolved')")
     page.wait_for_selector("text=Status updated.")

@@ -368,17 +368,17 @@ def test_a_rule_firing_before_an_outage_does_not_fire_again_during_it(
     db, monitoring, hook, tmp_path
 ):
     good_backup()
-    monitoring.MONITOR_DISK_MIN_FREE_PERCENT = 100
+    monitoring.MONITOR_DISK_MIN_FREE_PERCENT = 99
     monitor.run()
     assert firing(hook) == {"disk"}
-    _monitor_without_database(hook, tmp_path, MONITOR_DISK_MIN_FREE_PERCENT="100")
+    _monitor_without_database(hook, tmp_path, MONITOR_DISK_MIN_FREE_PERCENT="99")
     assert len(hook.received) == 2
     assert firing(hook) == {"database"}  # disk is still within its cooldown
 
 
 def test_a_rule_that_recovered_during_an_outage_is_resolved_once(db, monitoring, hook, tmp_path):
     good_backup()
-    monitoring.MONITOR_DISK_MIN_FREE_PERCENT = 100
+    monitoring.MONITOR_DISK_MIN_FREE_PERCENT = 99
     monitor.run()
     assert firing(hook) == {"disk"}
     _monitor_without_database(hook, tmp_path, MONITOR_DISK_MIN_FREE_PERCENT="1")

@@ -69,7 +69,9 @@ def test_resolving_and_closing_stamp_the_times_and_reopening_clears_resolved(age
 
 
 def test_a_forbidden_transition_through_the_page_shows_an_error(agent_client, ticket_a):
-    response = agent_client.post(f"/tickets/{ticket_a.reference}/status/", {"status": "closed"})
+    response = agent_client.post(
+        f"/tickets/{ticket_a.reference}/status/", {"status": "closed", "confirm": "on"}
+    )
     assert response.status_code == 400
     assert "A new ticket cannot become closed." in response.content.decode()
     assert Ticket.objects.get(pk=ticket_a.pk).status == "new"

@@ -303,6 +303,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if message["ticket"] == self.watching:
             self._push(message["frame"])
 
+    async def notification(self, message: dict[str, Any]) -> None:
+        """A notification for this socket's user (tickets/services/agent.notify_mentions)."""
+        self._push(message["frame"])
+
     # -- presence: who else has this ticket open
 
     def _presence_message(self, op: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ class EventKind(models.TextChoices):
     COMMENTED = "commented"
     ATTACHED = "attached"
     DELIVERY = "delivery"  # a public reply's mail changed state (queued, sent, failed, bounced)
+    MENTION = "mention"  # someone mentioned this user in an internal note (to the user only)
 
 
 def event_kinds() -> dict[str, str]:

@@ -11,10 +11,18 @@ raise ValidationError (views show them next to the field) and change nothing. Qu
 members are edited on the admin site (tickets/live follows membership changes).
 """
 
+from tickets.services.agent import (
+    canned_response_delete,
+    canned_response_save,
+    notifications_mark_read,
+    ticket_follow,
+    ticket_set_cc,
+    ticket_set_requester,
+)
 from tickets.services.attachments import attachment_add
 from tickets.services.base import activity_for, apply_sla
 from tickets.services.bulk import BULK_ACTIONS, BulkOutcome, tickets_bulk_change
-from tickets.services.comments import comment_add
+from tickets.services.comments import comment_add, reply_and_set_status
 from tickets.services.contacts import contact_get_or_create, contact_save
 from tickets.services.mail_intake import (
     contact_mark_bounced,
@@ -44,6 +52,8 @@ __all__ = [
     "activity_for",
     "apply_sla",
     "attachment_add",
+    "canned_response_delete",
+    "canned_response_save",
     "comment_add",
     "contact_get_or_create",
     "contact_mark_bounced",
@@ -51,7 +61,9 @@ __all__ = [
     "mail_receive",
     "mail_release",
     "mailbox_fetched",
+    "notifications_mark_read",
     "person_erase",
+    "reply_and_set_status",
     "saved_view_delete",
     "saved_view_save",
     "ticket_add_tag",
@@ -64,7 +76,10 @@ __all__ = [
     "ticket_change_subject",
     "ticket_create",
     "ticket_create_for_requester",
+    "ticket_follow",
+    "ticket_set_cc",
     "ticket_set_contact",
+    "ticket_set_requester",
     "ticket_set_tags",
     "ticket_update",
     "tickets_bulk_change",

@@ -18,10 +18,11 @@ from tickets.actors import is_contact, is_system, staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
 from tickets.models import Activity, Comment, Status, Ticket
+from tickets.services.agent import notify_mentions
 from tickets.services.attachments import attachment_add
 from tickets.services.base import lock, record, save_ticket, validate
 from tickets.services.mail_out import mail_on_comment
-from tickets.services.tickets import apply_status
+from tickets.services.tickets import apply_status, ticket_change_priority, ticket_change_status
 
 # A requester's reply brings these back to the agents' attention.
 REOPENED_BY_REQUESTER = (Status.PENDING, Status.RESOLVED)
@@ -85,4 +86,34 @@ def comment_add(
     for upload in files:
         attachment_add(actor=actor, ticket=ticket, upload=upload, comment=comment)
     mail_on_comment(actor=actor, ticket=ticket, comment=comment)
+    notify_mentions(actor=actor, ticket=ticket, comment=comment)
+    return comment
+
+
+# What a reply may also do to the ticket in the same step (Close is final: never here).
+REPLY_STATUSES = (Status.PENDING, Status.RESOLVED)
+
+
+@transaction.atomic
+def reply_and_set_status(
+    *,
+    actor: Any,
+    ticket: Ticket,
+    body: str,
+    is_internal: bool = False,
+    files: Iterable[Any] = (),
+    status: str = "",
+    priority: int | None = None,
+) -> Comment:
+    """A reply or note and, with it, a new status and/or priority: all of it or nothing
+    ("Send and resolve", "Send and set pending", a canned response's settings)."""
+    if status and status not in REPLY_STATUSES:
+        raise ValidationError({"status": "A reply can set the ticket pending or resolved only."})
+    comment = comment_add(
+        actor=actor, ticket=ticket, body=body, is_internal=is_internal, files=files
+    )
+    if priority is not None:
+        ticket_change_priority(actor=actor, ticket=ticket, priority=priority)
+    if status:
+        ticket_change_status(actor=actor, ticket=ticket, status=status)
     return comment
