@@ -24,14 +24,17 @@ class SearchToken(models.Model):
     """The keyed hashes (tickets/search/tokens.py) of a ticket's distinct terms in a scope."""
 
     pk = models.CompositePrimaryKey("ticket", "scope")
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     scope = models.PositiveSmallIntegerField(choices=Scope.choices)
     tokens = TokenListField()
 
     class Meta:
         app_label = "tickets"
-        # Primary key (ticket, scope) serves rebuilding and appending to one ticket's rows;
-        # on PostgreSQL a GIN index on tokens answers a search (migration 0010).
+        # The primary key (ticket, scope) serves rebuilding, appending and ranking; on
+        # PostgreSQL two partial GIN indexes on tokens (subject rows; public and internal
+        # rows) answer a search without visiting the other scope's rows (migration 0010).
 
     def __str__(self) -> str:
         return f"search tokens of ticket #{self.ticket_id}"

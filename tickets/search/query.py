@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
 
 from tickets.search.models import Scope, SearchToken
 from tickets.search.text import (
@@ -116,9 +116,11 @@ def matching_ticket_ids(search: Search, *, internal: bool) -> QuerySet[SearchTok
 
 def in_subject(search: Search) -> Case:
     """1 for a ticket whose subject holds one of the searched terms, else 0 (ranks first)."""
-    hits = SearchToken.objects.filter(scope=Scope.SUBJECT, tokens__has_any=search.tokens)
+    hits = SearchToken.objects.filter(
+        ticket_id=OuterRef("pk"), scope=Scope.SUBJECT, tokens__has_any=search.tokens
+    )
     return Case(
-        When(pk__in=hits.values("ticket_id"), then=Value(1)),
+        When(Exists(hits), then=Value(1)),
         default=Value(0),
         output_field=IntegerField(),
     )
