@@ -9,16 +9,21 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from tests.helpers import PNG, upload
-from tickets import services
+from tickets import search, services
 from tickets.actors import SystemActor
-from tickets.models import Contact
-from tickets.search.models import SearchToken
+from tickets.models import Comment, Contact
+from tickets.search.models import Scope, SearchToken
 from tickets.search.text import terms
 
 pytestmark = pytest.mark.django_db
 OTHER_KEY = "b3RoZXItc2VhcmNoLWluZGV4LWtleS1mb3ItdGVzdHM="
+
+
+def _stored_tokens() -> set[int]:
+    return {t for row in SearchToken.objects.values_list("tokens", flat=True) for t in row}
 
 
 def _refs(client, q: str, **params) -> list[str]:
@@ -113,16 +118,13 @@ def test_no_token_is_a_word_or_its_unkeyed_hash(laptop, agent):
             data = form.encode()
             forbidden |= {data, hashlib.sha256(data).digest(), hashlib.md5(data).digest()}  # noqa: S324
             forbidden |= {h[:8] for h in list(forbidden)}
-    stored = [
-        v.to_bytes(8, "big", signed=True)
-        for v in SearchToken.objects.values_list("token", flat=True)
-    ]
+    stored = [v.to_bytes(8, "big", signed=True) for v in _stored_tokens()]
     assert stored
     assert not [
         v for v in stored if v in forbidden or any(v in f for f in forbidden if len(f) >= 8)
     ]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT string_agg(token::text, ' ') FROM tickets_searchtoken")
+        cursor.execute("SELECT string_agg(tokens::text, ' ') FROM tickets_searchtoken")
         dump = cursor.fetchone()[0].lower()
     assert "thinkpad" not in dump and "muller" not in dump
 
@@ -141,11 +143,11 @@ def test_purging_a_ticket_removes_all_its_tokens(laptop):
 
 
 def test_reindex_after_a_key_change_keeps_every_search_working(agent_client, laptop):
-    before = set(SearchToken.objects.values_list("token", flat=True))
+    before = _stored_tokens()
     with override_settings(SEARCH_INDEX_KEY=OTHER_KEY):
         assert _refs(agent_client, "thinkpad") == []  # old tokens, new key: stale until reindex
         call_command("reindex", "--batch-size", "1", stdout=open("/dev/null", "w"))  # noqa: SIM115
-        assert not before & set(SearchToken.objects.values_list("token", flat=True))
+        assert not before & _stored_tokens()
         for q in (
             "thinkpad",
             "muller",
@@ -183,3 +185,49 @@ def test_bad_input_answers_a_message_or_nothing_never_a_500(agent_client, laptop
 def test_only_stop_words_says_why(agent_client, laptop):
     html = agent_client.get("/tickets/", {"q": "the and"}).content.decode()
     assert "Nothing to search for" in html
+
+
+def _rows(ticket) -> dict[int, list[int]]:
+    return dict(SearchToken.objects.filter(ticket=ticket).values_list("scope", "tokens"))
+
+
+def test_each_ticket_has_one_row_per_scope_holding_distinct_tokens(agent, laptop):
+    rows = _rows(laptop)
+    assert set(rows) == {Scope.SUBJECT, Scope.PUBLIC}
+    assert len(rows[Scope.PUBLIC]) == len(set(rows[Scope.PUBLIC]))
+    assert set(rows[Scope.SUBJECT]) <= set(rows[Scope.PUBLIC])
+    services.comment_add(actor=agent, ticket=laptop, body="ThinkPad ThinkPad blinking cursor")
+    assert _rows(laptop) == rows  # words already indexed add nothing
+    services.comment_add(actor=agent, ticket=laptop, body="Vendor case", is_internal=True)
+    after = _rows(laptop)
+    assert set(after) == {Scope.SUBJECT, Scope.PUBLIC, Scope.INTERNAL}
+    assert after[Scope.PUBLIC] == rows[Scope.PUBLIC]
+    assert set(after[Scope.INTERNAL]) > set(rows[Scope.PUBLIC])
+
+
+def test_words_from_the_subject_a_reply_and_an_internal_note_combine(agent, agent_client, laptop):
+    services.comment_add(actor=agent, ticket=laptop, body="Lowered the MTU.")
+    services.comment_add(actor=agent, ticket=laptop, body="Vendor case 4711", is_internal=True)
+    assert _refs(agent_client, "laptop mtu vendor thinkpad") == [laptop.reference]
+    services.comment_add(actor=agent, ticket=laptop, body="Dock replaced")
+    assert _refs(agent_client, "dock vendor") == [laptop.reference]  # appended to both rows
+
+
+def test_a_new_comment_appends_without_reading_the_tickets_other_texts(agent, laptop):
+    for n in range(5):
+        services.comment_add(actor=agent, ticket=laptop, body=f"reply number {n}")
+    comment = Comment.objects.create(ticket=laptop, body="Firmware updated", is_internal=False)
+    with CaptureQueriesContext(connection) as ctx:
+        search.index_comment(comment)
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert len(sql) == 2, sql  # read the rows, write the changed one
+    assert not [q for q in sql if "tickets_comment" in q or "tickets_contact" in q]
+
+
+def test_reindex_writes_the_same_rows_as_the_services(agent, laptop):
+    services.comment_add(actor=agent, ticket=laptop, body="Lowered the MTU.")
+    services.comment_add(actor=agent, ticket=laptop, body="Vendor case 4711", is_internal=True)
+    services.attachment_add(actor=agent, ticket=laptop, upload=upload("bios-photo.png", PNG))
+    written = {scope: sorted(tokens) for scope, tokens in _rows(laptop).items()}
+    call_command("reindex", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert {scope: sorted(tokens) for scope, tokens in _rows(laptop).items()} == written

@@ -1,10 +1,13 @@
 """Keeping the token index in step: each service calls one of these inside its own
-transaction, so the index is never behind the tickets it covers."""
+transaction, so the index is never behind the tickets it covers. A new comment or file
+appends its tokens to the ticket's rows; other changes rebuild the ticket's rows."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+
+from django.db import connection
 
 from tickets.models import Attachment, Comment, Contact, Ticket
 from tickets.search.models import Scope, SearchToken
@@ -57,45 +60,88 @@ def plain_texts(texts: list[str]) -> list[str]:
     return [text for text in texts if text and not is_undecryptable(text)]
 
 
-def token_rows(docs: Documents) -> list[SearchToken]:
-    return [
-        SearchToken(token=value, ticket_id=ticket_id, scope=scope)
-        for ticket_id, scopes in docs.items()
-        for scope, texts in scopes.items()
-        for value in tokens(all_terms(plain_texts(texts)))
-    ]
+def _tokens_of(texts: list[str]) -> set[int]:
+    return tokens(all_terms(plain_texts(texts)))
 
 
-def _add(ticket_id: int, scope: int, texts: list[str]) -> None:
-    rows = token_rows({ticket_id: {scope: texts}})
-    SearchToken.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+def scope_tokens(scopes: dict[int, list[str]]) -> dict[int, set[int]]:
+    """One ticket's rows: SUBJECT (if any), PUBLIC (always) and INTERNAL (if it has internal
+    texts), PUBLIC and INTERNAL cumulative (see Scope)."""
+    subject = _tokens_of(scopes.get(Scope.SUBJECT, []))
+    public = subject | _tokens_of(scopes.get(Scope.PUBLIC, []))
+    rows = {Scope.SUBJECT: subject, Scope.PUBLIC: public} if subject else {Scope.PUBLIC: public}
+    if internal := _tokens_of(scopes.get(Scope.INTERNAL, [])):
+        rows[Scope.INTERNAL] = public | internal
+    return rows
+
+
+def _write(rows: list[tuple[int, int, list[int]]]) -> None:
+    """Insert (ticket id, scope, tokens) rows: COPY on PostgreSQL, bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        SearchToken.objects.bulk_create(
+            [SearchToken(ticket_id=t, scope=s, tokens=v) for t, s, v in rows], batch_size=500
+        )
+        return
+    sql = f"COPY {SearchToken._meta.db_table} (ticket_id, scope, tokens) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        copy.set_types(["int8", "int2", "int8[]"])
+        for row in rows:
+            copy.write_row(row)
 
 
 def reindex_tickets(ticket_ids: list[int]) -> int:
-    """Rebuild these tickets' tokens; returns the number of rows written."""
+    """Rebuild these tickets' rows; returns the number of tokens written."""
     SearchToken.objects.filter(ticket_id__in=ticket_ids).delete()
-    rows = token_rows(documents(ticket_ids))
-    SearchToken.objects.bulk_create(rows, batch_size=5000)
-    return len(rows)
+    rows = [
+        (ticket_id, scope, sorted(values))
+        for ticket_id, scopes in documents(ticket_ids).items()
+        for scope, values in scope_tokens(scopes).items()
+    ]
+    _write(rows)
+    return sum(len(values) for _, _, values in rows)
+
+
+def _append(ticket_id: int, texts: list[str], *, internal: bool) -> None:
+    """Add the terms of a new comment or file to the ticket's rows without re-reading the
+    ticket (the service holds the ticket's row lock, so appends do not race)."""
+    new = _tokens_of(texts)
+    if not new:
+        return
+    rows = {
+        row.scope: set(row.tokens)
+        for row in SearchToken.objects.filter(
+            ticket_id=ticket_id, scope__in=[Scope.PUBLIC, Scope.INTERNAL]
+        )
+    }
+    if Scope.PUBLIC not in rows:  # never indexed (bulk-seeded, or before a reindex)
+        reindex_tickets([ticket_id])
+        return
+    if internal and Scope.INTERNAL not in rows:
+        _write([(ticket_id, Scope.INTERNAL, sorted(rows[Scope.PUBLIC] | new))])
+        return
+    for scope in [Scope.INTERNAL] if internal else list(rows):
+        if not new <= rows[scope]:
+            SearchToken.objects.filter(ticket_id=ticket_id, scope=scope).update(
+                tokens=sorted(rows[scope] | new)
+            )
 
 
 def index_ticket(ticket: Ticket) -> None:
-    """Rebuild one ticket's tokens (after create, subject, description or requester change)."""
+    """Rebuild one ticket's rows (after create, subject, description or requester change)."""
     reindex_tickets([ticket.pk])
 
 
 def index_comment(comment: Comment) -> None:
-    scope = Scope.INTERNAL if comment.is_internal else Scope.PUBLIC
-    _add(comment.ticket_id, scope, [comment.body])
+    _append(comment.ticket_id, [comment.body], internal=comment.is_internal)
 
 
 def index_attachment(attachment: Attachment) -> None:
     note = attachment.comment is not None and attachment.comment.is_internal
-    _add(attachment.ticket_id, Scope.INTERNAL if note else Scope.PUBLIC, [attachment.filename])
+    _append(attachment.ticket_id, [attachment.filename], internal=note)
 
 
 def index_contact_tickets(contact: Contact) -> None:
-    """Rebuild the tokens of every ticket of this requester (edited or erased)."""
+    """Rebuild the rows of every ticket of this requester (edited or erased)."""
     reindex_tickets(list(Ticket.objects.filter(contact=contact).values_list("pk", flat=True)))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 MIN_WORD = 2
 MAX_WORD = 40
@@ -29,6 +30,7 @@ STOP_WORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=200_000)
 def fold(word: str) -> str:
     """One word in canonical form: NFKC, case-folded, accents and umlaut spellings folded."""
     word = unicodedata.normalize("NFKC", word).casefold()
@@ -50,15 +52,20 @@ def terms(text: str) -> set[str]:
     """Every term a text is indexed under: words, bounded prefixes, e-mail addresses and
     ticket references (prefixed with their kind, so a word never equals a prefix term)."""
     found: set[str] = set()
-    for word in words(text):
-        if not indexable(word):
-            continue
-        found.add(f"w:{word}")
-        for length in range(MIN_PREFIX, min(len(word), MAX_PREFIX) + 1):
-            found.add(f"p:{word[:length]}")
+    for word in set(words(text)):
+        found.update(word_terms(word))
     found.update(f"e:{email_form(m[0])}" for m in EMAIL_RE.finditer(text))
     found.update(f"r:{m[0].upper()}" for m in REFERENCE_RE.finditer(text))
     return found
+
+
+@lru_cache(maxsize=200_000)
+def word_terms(word: str) -> tuple[str, ...]:
+    """A folded word's terms: itself and its prefixes of MIN_PREFIX..MAX_PREFIX letters."""
+    if not indexable(word):
+        return ()
+    upto = min(len(word), MAX_PREFIX) + 1
+    return (f"w:{word}", *(f"p:{word[:n]}" for n in range(MIN_PREFIX, upto)))
 
 
 def email_form(address: str) -> str:

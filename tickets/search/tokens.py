@@ -14,6 +14,8 @@ from django.dispatch import receiver
 from ticketsystem.cipher import parse_blind_index_key
 
 TOKEN_BYTES = 8
+CACHE_SIZE = 500_000  # terms; a reindex hashes each distinct term of the corpus once
+_cache: dict[str, int] = {}
 
 
 @lru_cache(maxsize=1)
@@ -27,6 +29,7 @@ def _key() -> bytes:
 def _reset_key(*, setting: str, **kwargs: Any) -> None:
     if setting == "SEARCH_INDEX_KEY":
         _key.cache_clear()
+        _cache.clear()
 
 
 def token(term: str, *, key: bytes | None = None) -> int:
@@ -35,5 +38,16 @@ def token(term: str, *, key: bytes | None = None) -> int:
 
 
 def tokens(terms: Iterable[str], *, key: bytes | None = None) -> set[int]:
-    key = key or _key()
-    return {token(term, key=key) for term in terms}
+    """The tokens of these terms under ``key``, or under SEARCH_INDEX_KEY through a cache
+    of term -> token (cleared when the setting changes, emptied when full)."""
+    if key is not None:
+        return {token(term, key=key) for term in terms}
+    current, cache, found = _key(), _cache, set()
+    for term in terms:
+        value = cache.get(term)
+        if value is None:
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            value = cache[term] = token(term, key=current)
+        found.add(value)
+    return found
