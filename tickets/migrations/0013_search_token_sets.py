@@ -30,7 +30,7 @@ def drop_gin_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0009_uid_immutable"),
+        ("tickets", "0012_agent_work"),
     ]
 
     operations = [
