@@ -130,3 +130,10 @@ def assignee_filter_choices(user: Any) -> list[tuple[int, str]]:
     people = people.distinct().order_by("username")
     rows = people.values_list("id", "username", "first_name", "last_name")
     return [(pk, f"{first} {last}".strip() or name) for pk, name, first, last in rows]
+
+
+def is_participant(contact: Any, ticket: Ticket) -> bool:
+    """A requester may write on a ticket they opened or are copied on (CC), nothing else."""
+    if ticket.contact_id == contact.pk:
+        return True
+    return ticket.cc_entries.filter(contact=contact).exists()

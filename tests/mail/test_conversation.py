@@ -87,3 +87,26 @@ def test_a_bounced_reply_is_marked_bounced_and_the_address_stops(smtp, agent, qu
     assert ticket.contact.email_bounced_at is not None
     services.comment_add(actor=agent, ticket=ticket, body="Hello?")
     assert OutboundMail.objects.filter(comment__isnull=False).count() == 1  # no more mail
+
+
+def test_cc_contacts_get_the_replies_and_their_answers_land_on_the_ticket(smtp, agent, queue_a):
+    with_address(queue_a)
+    services.mail_receive(raw=message(message_id=REQUESTER_ID, subject="Printer jam"))
+    ticket = Ticket.objects.get()
+    services.ticket_set_cc(actor=agent, ticket=ticket, emails=["boss@example.org"])
+    services.comment_add(actor=agent, ticket=ticket, body="Open tray 2.")
+    run_worker()
+    [received] = smtp.wait_for(1)
+    assert sorted(received.rcpt_tos) == ["anna@example.org", "boss@example.org"]
+    assert received.message["To"] == "anna@example.org"
+    assert received.message["Cc"] == "boss@example.org"
+
+    tag = f"Re: [{ticket.reference}] Printer jam"
+    services.mail_receive(raw=message(sender="boss@example.org", subject=tag, body="Done."))
+    services.mail_receive(raw=message(sender="eve@example.net", subject=tag, body="Let me in"))
+    ticket.refresh_from_db()
+    latest = ticket.comments.order_by("-id").first()
+    assert latest.author_contact.email == "boss@example.org"
+    assert "Done." in latest.body
+    # A stranger who copies the tag gets a ticket of their own, never a comment here.
+    assert Ticket.objects.count() == 2

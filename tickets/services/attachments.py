@@ -21,7 +21,7 @@ def _may_attach(actor: Any, ticket: Ticket) -> bool:
     if is_system(actor):
         return True
     if is_contact(actor):
-        return ticket.contact_id == actor.pk
+        return access.is_participant(actor, ticket)
     return access.can_see_ticket(actor, ticket)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from tickets import search
+from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
@@ -30,8 +30,8 @@ REOPENED_BY_REQUESTER = (Status.PENDING, Status.RESOLVED)
 
 def _require_may_write(actor: Any, ticket: Ticket, is_internal: bool) -> None:
     if is_contact(actor):
-        if ticket.contact_id != actor.pk:
-            raise PermissionDenied("Only the ticket's requester can reply to it.")
+        if not access.is_participant(actor, ticket):
+            raise PermissionDenied("Only the ticket's requester or CC contacts can reply to it.")
         if is_internal:
             raise PermissionDenied("A requester cannot write internal notes.")
 

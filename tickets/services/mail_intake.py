@@ -220,13 +220,15 @@ def _thread(inbound: InboundMessage, parsed: ParsedMail) -> tuple[Ticket | None,
     return (ticket, how) if ticket is not None else (None, "")
 
 
-def _is_requester(ticket: Ticket, sender: str) -> bool:
+def _participant(ticket: Ticket, sender: str) -> Contact | None:
+    """The ticket's requester or CC contact who sent this mail, if it is one of them."""
+    index = Contact.email_lookup(sender)
     contact = ticket.contact
-    return (
-        contact is not None
-        and contact.erased_at is None
-        and contact.email_index == Contact.email_lookup(sender)
-    )
+    if contact is not None and contact.erased_at is None and contact.email_index == index:
+        return contact
+    return Contact.objects.filter(
+        cc_entries__ticket=ticket, email_index=index, erased_at__isnull=True
+    ).first()
 
 
 def _deliver(
@@ -235,15 +237,19 @@ def _deliver(
     sender = parsed.from_address or ""
     ticket, how = _thread(inbound, parsed)
     mention = note = ""
-    if ticket is not None and _is_requester(ticket, sender):
+    writer = _participant(ticket, sender) if ticket is not None else None
+    if ticket is not None and writer is not None:
         if ticket.status != Status.CLOSED:
             inbound.queue = ticket.queue
-            _write(inbound, parsed, ticket=ticket, how=how)
+            _write(inbound, parsed, ticket=ticket, how=how, writer=writer)
             return
         mention = f"(Follow-up to {ticket.reference}, which is closed.)\n\n"
     elif ticket is not None:
         via = "answers our mail about" if how == "token" else "carries the reference tag of"
-        note = f"This mail {via} {ticket.reference}, but its sender is not that ticket's requester."
+        note = (
+            f"This mail {via} {ticket.reference}, but its sender is neither that ticket's "
+            "requester nor one of its CC contacts."
+        )
     elif how:
         note = f"This mail carried {how}: it was treated as new mail."
     inbound.queue = queue = queue or _route(parsed)
@@ -276,13 +282,14 @@ def _write(
     queue: Queue | None = None,
     mention: str = "",
     note: str = "",
+    writer: Contact | None = None,
 ) -> None:
-    """A reply on ``ticket`` or a new ticket in ``queue``, with its files, all or nothing;
+    """A reply on ``ticket`` (by ``writer``) or a new ticket in ``queue``, with its files, all or nothing;
     a refusal by a service quarantines the mail instead."""
     try:
         with transaction.atomic():
             if ticket is not None:
-                _add_reply(inbound, parsed, ticket, how)
+                _add_reply(inbound, parsed, ticket, how, writer or ticket.contact)
             elif queue is not None:
                 _open_ticket(inbound, parsed, queue, mention)
             if note and inbound.ticket is not None:
@@ -317,8 +324,10 @@ def _open_ticket(inbound: InboundMessage, parsed: ParsedMail, queue: Queue, ment
     _attach(contact, ticket, None, parsed.attachments)
 
 
-def _add_reply(inbound: InboundMessage, parsed: ParsedMail, ticket: Ticket, how: str) -> None:
-    contact = ticket.contact  # the requester: _is_requester checked it
+def _add_reply(
+    inbound: InboundMessage, parsed: ParsedMail, ticket: Ticket, how: str, contact: Contact
+) -> None:
+    """The requester's or a CC contact's reply (``_participant`` found ``contact``)."""
     reply, quoted = split_reply(parsed.text)
     comment = comment_add(actor=contact, ticket=ticket, body=_fit(reply.strip() or NO_TEXT))
     inbound.status = Outcome.COMMENT

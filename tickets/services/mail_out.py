@@ -43,7 +43,7 @@ from tickets.mail.outbound_models import (
     render_template,
 )
 from tickets.mail.threading import make_message_id, reply_subject
-from tickets.models import Comment, Status, Ticket
+from tickets.models import Comment, Contact, Status, Ticket
 from ticketsystem.crypto import is_undecryptable
 
 Kind = OutboundMail.Kind
@@ -79,7 +79,7 @@ def mail_on_comment(*, actor: Any, ticket: Ticket, comment: Comment) -> None:
         return
     options = queue_options(ticket)
     body = _with_signature(str(comment.body), options.signature, ticket, actor)
-    _enqueue(ticket, Kind.REPLY, [address], body, comment=comment)
+    _enqueue(ticket, Kind.REPLY, [address, *cc_addresses(ticket)], body, comment=comment)
 
 
 def mail_on_ticket_created(*, actor: Any, ticket: Ticket, is_automatic: bool = False) -> None:
@@ -131,6 +131,19 @@ def requester_address(ticket: Ticket) -> str | None:
         return validate_address(str(contact.email))
     except HeaderValueError:
         return None
+
+
+def cc_addresses(ticket: Ticket) -> list[str]:
+    """The CC contacts' addresses that mail may go to (set, valid, not erased or bouncing)."""
+    found = []
+    for contact in Contact.objects.filter(cc_entries__ticket=ticket).order_by("cc_entries__id"):
+        if contact.erased_at or contact.email_bounced_at or not contact.email:
+            continue
+        try:
+            found.append(validate_address(str(contact.email)))
+        except HeaderValueError:
+            continue
+    return list(dict.fromkeys(found))
 
 
 def sender_of(ticket: Ticket) -> tuple[str, str]:
@@ -293,7 +306,8 @@ def _message(mail: OutboundMail) -> EmailMessage:
         subject=clean_header_value(mail.subject),
         body=str(mail.body),
         from_email=mail.sender,
-        to=mail.recipient_list,
+        to=mail.recipient_list[:1],
+        cc=mail.recipient_list[1:],  # a reply's CC contacts
         headers={name: clean_header_value(value) for name, value in headers.items()},
     )
 
