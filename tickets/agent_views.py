@@ -19,7 +19,7 @@ from accounts.throttle import throttle
 from tickets import access, agent_selectors, selectors, services
 from tickets.agent_models import CannedResponse
 from tickets.forms import CCForm, RequesterForm, SubjectForm
-from tickets.views import _applied, detail_with_errors
+from tickets.views import applied, detail_with_errors
 
 
 @require_POST
@@ -32,7 +32,7 @@ def ticket_subject(request: HttpRequest, ref: str) -> HttpResponse:
     def change(data: dict[str, Any]) -> None:
         services.ticket_change_subject(actor=request.user, ticket=ticket, subject=data["subject"])
 
-    if not _applied(form, change):
+    if not applied(form, change):
         return detail_with_errors(request, ticket, subject_form=form)
     messages.success(request, _("Subject updated."))
     return redirect(ticket)
@@ -50,7 +50,7 @@ def ticket_requester(request: HttpRequest, ref: str) -> HttpResponse:
             actor=request.user, ticket=ticket, email=data["email"], name=data["name"]
         )
 
-    if not _applied(form, change):
+    if not applied(form, change):
         return detail_with_errors(request, ticket, requester_form=form)
     messages.success(request, _("Requester updated."))
     return redirect(ticket)
@@ -66,7 +66,7 @@ def ticket_cc(request: HttpRequest, ref: str) -> HttpResponse:
     def change(data: dict[str, Any]) -> None:
         services.ticket_set_cc(actor=request.user, ticket=ticket, emails=data["cc"])
 
-    if not _applied(form, change):
+    if not applied(form, change):
         return detail_with_errors(request, ticket, cc_form=form)
     messages.success(request, _("CC updated."))
     return redirect(ticket)

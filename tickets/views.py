@@ -118,7 +118,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, f"Ticket {ticket.reference} created.")
+            messages.success(request, _("Ticket %(ref)s created.") % {"ref": ticket.reference})
             return redirect(ticket)
     status = 400 if request.method == "POST" else 200
     return render(request, "tickets/create.html", {"form": form}, status=status)
@@ -189,7 +189,7 @@ def ticket_detail(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "tickets/detail.html", detail_context(request, ticket))
 
 
-def _applied(form: Form, change: Any) -> bool:
+def applied(form: Form, change: Any) -> bool:
     """Run a service call for a valid form; a business-rule failure lands on the form."""
     if not form.is_valid():
         return False
@@ -224,7 +224,7 @@ def ticket_comment(request: HttpRequest, ref: str) -> HttpResponse:
             )
         )
 
-    if not _applied(form, add):
+    if not applied(form, add):
         return detail_with_errors(request, ticket, comment_form=form)
     internal = form.cleaned_data["is_internal"]
     messages.success(request, _("Internal note added.") if internal else _("Reply added."))
@@ -241,9 +241,9 @@ def ticket_assign(request: HttpRequest, ref: str) -> HttpResponse:
     def assign(data: dict[str, Any]) -> None:
         services.ticket_assign(actor=request.user, ticket=ticket, assignee=data["assignee"])
 
-    if not _applied(form, assign):
+    if not applied(form, assign):
         return detail_with_errors(request, ticket, assign_form=form)
-    messages.success(request, "Assignee updated.")
+    messages.success(request, _("Assignee updated."))
     return redirect(ticket)
 
 
@@ -257,7 +257,7 @@ def ticket_status(request: HttpRequest, ref: str) -> HttpResponse:
     def change(data: dict[str, Any]) -> None:
         services.ticket_change_status(actor=request.user, ticket=ticket, status=data["status"])
 
-    if not _applied(form, change):
+    if not applied(form, change):
         return detail_with_errors(request, ticket, status_form=form)
     messages.success(request, _("Status updated."))
     return redirect(ticket)
@@ -275,9 +275,9 @@ def ticket_priority(request: HttpRequest, ref: str) -> HttpResponse:
             actor=request.user, ticket=ticket, priority=data["priority"]
         )
 
-    if not _applied(form, change):
+    if not applied(form, change):
         return detail_with_errors(request, ticket, priority_form=form)
-    messages.success(request, "Priority updated.")
+    messages.success(request, _("Priority updated."))
     return redirect(ticket)
 
 
@@ -291,9 +291,9 @@ def ticket_move(request: HttpRequest, ref: str) -> HttpResponse:
     def move(data: dict[str, Any]) -> None:
         services.ticket_change_queue(actor=request.user, ticket=ticket, queue=data["queue"])
 
-    if not _applied(form, move):
+    if not applied(form, move):
         return detail_with_errors(request, ticket, move_form=form)
-    messages.success(request, "Ticket moved.")
+    messages.success(request, _("Ticket moved."))
     return redirect(ticket)
 
 
