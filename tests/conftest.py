@@ -136,7 +136,8 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/audit/test_security_log.py::test_fail2ban_*": ("slow",),
     "tests/ops/test_securitycheck_command.py*": ("slow",),  # makes a backup
     "tests/ops/test_deploy_files.py::test_the_app_role_*": ("slow",),  # backs up and restores
-    "tests/live/test_two_processes.py*": ("slow",),  # two daphne processes
+    "tests/live/test_two_processes.py*": ("slow",),  # two daphne (and two gunicorn) processes
+    "tests/ops/test_request_bodies.py*": ("slow",),  # real gunicorn and daphne, slow uploads
 }
 # System programs by test id; the test fails naming the Debian package when one is missing
 # (tests/binaries.py). A test can also carry @pytest.mark.needs_binary("name", ...).

@@ -164,8 +164,8 @@ def gunicorn(port: int | None = None, *, env: dict[str, str] | None = None) -> I
 
 
 @contextmanager
-def daphne(port: int | None = None) -> Iterator[Daphne]:
-    server = Daphne(port).start()
+def daphne(port: int | None = None, *, env: dict[str, str] | None = None) -> Iterator[Daphne]:
+    server = Daphne(port, env=env).start()
     try:
         yield server
     finally:
