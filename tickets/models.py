@@ -223,6 +223,14 @@ class Ticket(models.Model):
                 name="ticket_active_due",
                 condition=Q(status__in=["new", "open", "pending"]),
             ),
+            # Covering and partial: every dashboard count and the active list's filters
+            # answer from this index alone (index-only scan, no heap rows).
+            models.Index(
+                fields=["queue", "priority"],
+                name="ticket_active_cover",
+                include=["assignee", "due_at", "status"],
+                condition=Q(status__in=["new", "open", "pending"]),
+            ),
             models.Index(
                 fields=["queue", "-updated_at"],
                 name="ticket_unassigned",
