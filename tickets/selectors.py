@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from tickets import access
 from tickets.mail.outbound_models import OutboundMail
-from tickets.models import ACTIVE_STATUSES, Activity, Attachment, Comment, Contact, Status, Ticket
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Activity,
+    Attachment,
+    Comment,
+    Contact,
+    Status,
+    Ticket,
+    TicketBody,
+)
 
 DASHBOARD_LIST_SIZE = 10
 DASHBOARD_FEED_SIZE = 15
@@ -50,12 +59,12 @@ def list_rows(user: Any) -> QuerySet[Ticket]:
     return (
         access.visible_tickets(user)
         .select_related("queue", "assignee")
-        .defer("description", "uid", "queue__description", "assignee__password")
+        .defer("uid", "queue__description", "assignee__password")
     )
 
 
 def detail_queryset() -> QuerySet[Ticket]:
-    return Ticket.objects.select_related("queue", "assignee", "contact", "created_by")
+    return Ticket.objects.select_related("queue", "assignee", "contact", "created_by", "body")
 
 
 def live_ticket_queryset() -> QuerySet[Ticket]:
@@ -205,11 +214,11 @@ def reply_deliveries(ticket: Ticket) -> dict[int, OutboundMail]:
 
 
 def ticket_log_entries(ticket: Ticket) -> QuerySet[LogEntry]:
-    """Model history of a ticket, its comments and its attachments, newest first."""
-    types = ContentType.objects.get_for_models(Ticket, Comment, Attachment)
+    """Model history of a ticket, its description, comments and attachments, newest first."""
+    types = ContentType.objects.get_for_models(Ticket, TicketBody, Comment, Attachment)
     return (
         LogEntry.objects.filter(
-            Q(content_type=types[Ticket], object_id=ticket.pk)
+            Q(content_type__in=[types[Ticket], types[TicketBody]], object_id=ticket.pk)
             | Q(
                 content_type=types[Comment],
                 object_id__in=Comment.objects.filter(ticket=ticket).values("pk"),

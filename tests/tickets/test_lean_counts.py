@@ -79,3 +79,12 @@ def test_dashboard_totals_are_an_index_only_scan_of_the_partial_covering_index(a
         cursor.execute("EXPLAIN " + totals)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan using ticket_active_cover" in plan, plan
+
+
+@pytest.mark.parametrize("path", ["/tickets/", "/dashboard/", "/live/tickets.json"])
+def test_lists_and_the_dashboard_never_load_a_description(agent_client, ticket_a, path):
+    with CaptureQueriesContext(connection) as queries:
+        assert agent_client.get(path).status_code == 200
+    ticket_reads = [q["sql"] for q in queries.captured_queries if '"tickets_ticket"' in q["sql"]]
+    assert ticket_reads
+    assert not [sql for sql in ticket_reads if '"tickets_ticket"."description"' in sql]
