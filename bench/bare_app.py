@@ -3,7 +3,7 @@
     gunicorn -c ops/deploy/gunicorn.conf.py bench.bare_app:application
     daphne bench.bare_app:asgi_application
 
-bench/http.py serves it next to the real app, so a reader sees how close the pages come.
+bench/http_load.py serves it next to the real app, so a reader sees how close the pages come.
 """
 
 from __future__ import annotations

@@ -5,28 +5,26 @@ Python client (threads with keep-alive connections).
 
     createdb -h 127.0.0.1 -U postgres ts_bench   # once; the bench migrates and seeds it
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ts_bench REDIS_URL=redis://127.0.0.1:6379/9 \\
-        .venv/bin/python bench/http.py --tickets 100000 --duration 15 --connections 16
+        .venv/bin/python bench/http_load.py --tickets 100000 --duration 15 --connections 16
 
 Logged in as an agent with a verified second factor (a session made as the two-step login
 leaves it). Use a database of its own: the bench adds users, tickets and sessions.
+(Not bench/http.py: that name would hide the standard library's `http` from every script
+in this folder.)
 """
 
 from __future__ import annotations
 
+import argparse
+import http.client
+import os
+import re
+import shutil
+import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
-
-# This file is bench/http.py: keep its folder off the path, so `http` is the standard library's.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
