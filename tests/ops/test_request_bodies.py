@@ -18,7 +18,7 @@ from django.db import connection
 
 from tests.live.daphne import daphne, gunicorn
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 SERVERS = {"gunicorn": gunicorn, "daphne": daphne}
 
 
