@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1.7
-# ticketsystem: one image for the web (daphne), the one-shot migrate job and cron.
+# ticketsystem: one image for web (gunicorn), ws (daphne), the migrate job, worker and cron.
 # Build: docker compose build   (see docs/operations.md)
 FROM python:3.11-slim-bookworm
 
@@ -53,5 +53,6 @@ USER app:app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "/app/ops/deploy/healthcheck.py"]
-# No --proxy-headers: the client address comes from ticketsystem/clientip.py alone.
-CMD ["python", "-m", "ticketsystem.serve", "--bind", "0.0.0.0", "--port", "8000", "ticketsystem.asgi:application"]
+# Pages; docker-compose.yml runs daphne for /ws/ from the same image. No proxy headers are
+# trusted by either server: the client address comes from ticketsystem/clientip.py alone.
+CMD ["gunicorn", "--config", "/app/ops/deploy/gunicorn.conf.py"]

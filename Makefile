@@ -15,6 +15,8 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 ## make run: set up, migrate the embedded SQLite default, create the first admin, serve.
+## One daphne process serves pages and websockets here; production runs gunicorn for pages
+## and daphne for /ws/ (docker-compose.yml, docs/operations.md "Serving").
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrapadmin

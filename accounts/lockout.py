@@ -76,8 +76,15 @@ def lockout_response(
     return response
 
 
+def _username_key(username: str) -> str:
+    """What a username is counted under: no NUL (PostgreSQL text cannot hold it), at most
+    the column's 150 characters (a typed username can be anything)."""
+    return str(username or "").replace("\x00", "\ufffd")[:150]
+
+
 def record_username_failure(username: str, now: datetime | None = None) -> None:
     """Count one failed password check for ``username`` (from any address)."""
+    username = _username_key(username)
     now = now or timezone.now()
     minute = now.replace(second=0, microsecond=0)
     rows = LoginFailureMinute.objects.filter(username=username, minute=minute)
@@ -94,6 +101,7 @@ def record_username_failure(username: str, now: datetime | None = None) -> None:
 
 def username_wait_seconds(username: str, now: datetime | None = None) -> int | None:
     """Seconds until ``username`` may have its password checked again, or None."""
+    username = _username_key(username)
     now = now or timezone.now()
     recent = LoginFailureMinute.objects.filter(
         username=username, minute__gt=now - USERNAME_WINDOW

@@ -54,6 +54,12 @@ def holds_encrypted_data(model: type[Model] | None) -> bool:
     )
 
 
+def needs_safe_label(model: type[Model] | None) -> bool:
+    """Whether history must label the model's rows by object_label(), not str(): it holds
+    encrypted data, or names its own label (a ticket: its reference, never its subject)."""
+    return holds_encrypted_data(model) or hasattr(model, "audit_label")
+
+
 def register_audited(
     model: type[Model],
     *,
@@ -103,13 +109,13 @@ def object_label(model: type[Model] | None, pk: Any) -> str:
 
 def _safe_object_repr(sender: Any, instance: LogEntry, **kwargs: Any) -> None:
     model = instance.content_type.model_class()
-    if holds_encrypted_data(model):
+    if needs_safe_label(model):
         instance.object_repr = object_label(model, instance.object_pk)
 
 
 def _safe_admin_object_repr(sender: Any, instance: AdminLogEntry, **kwargs: Any) -> None:
     model = instance.content_type.model_class() if instance.content_type_id else None
-    if holds_encrypted_data(model):
+    if needs_safe_label(model):
         instance.object_repr = object_label(model, instance.object_id)
 
 

@@ -21,16 +21,22 @@ PNG = (
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
+# Tables whose primary key is not "id" (a ticket's description row is keyed by its ticket).
+_KEYS = {"tickets_ticketbody": "ticket_id"}
+
+
 def raw_get(table: str, column: str, pk: int) -> Any:
+    key = _KEYS.get(table, "id")
     with connection.cursor() as cursor:
-        cursor.execute(f'SELECT "{column}" FROM "{table}" WHERE id = %s', [pk])  # noqa: S608
+        cursor.execute(f'SELECT "{column}" FROM "{table}" WHERE "{key}" = %s', [pk])  # noqa: S608
         value = cursor.fetchone()[0]
     return bytes(value) if isinstance(value, memoryview) else value
 
 
 def raw_set(table: str, column: str, pk: int, value: Any) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f'UPDATE "{table}" SET "{column}" = %s WHERE id = %s', [value, pk])  # noqa: S608
+        key = _KEYS.get(table, "id")
+        cursor.execute(f'UPDATE "{table}" SET "{column}" = %s WHERE "{key}" = %s', [value, pk])  # noqa: S608
 
 
 def flip_bit(token: str) -> str:
@@ -62,6 +68,8 @@ LOGGED_TABLES = frozenset(
         "axes_accesslog",
         "django_session",
         "accounts_usersession",
+        "accounts_loginfailureminute",  # a failed login's per-username count
+        "audit_failuretally",  # repeated identical failures, counted instead of chained
     }
 )
 

@@ -108,6 +108,7 @@ BAD_INPUT: dict[str, list[list[str]]] = {
     "seeddemo": [["--tickets", "0"], ["--tickets", "abc"], ["--agents", "-1"], ["--tickets", HUGE]],
     "receivemail": [[], ["--queue", "nosuch"], ["--queue"], ["--bogus"]],  # [] : empty stdin
     "fetchmail": [["--queue", "nosuch"], ["--queue"], ["--bogus"]],
+    "reindex": [["--batch-size", "0"], ["--batch-size", HUGE], ["--after", "abc"], ["--bogus"]],
 }
 # What each command does when the database is down. Most fail in one line; these do their
 # job without it: generatekey needs no database, and monitor's job is to say it is down.
@@ -130,6 +131,7 @@ WITHOUT_DATABASE: dict[str, list[str]] = {
     "seeddemo": ["--tickets", "5"],
     "receivemail": [],
     "fetchmail": [],
+    "reindex": [],
 }
 WORKS_WITHOUT_DATABASE = {"generatekey", "monitor"}
 # Backup jobs record a failed run too, for monitoring to alert on: that is not a half-save.

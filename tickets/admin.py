@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -14,7 +15,17 @@ from tickets import access, services
 from tickets.admin_actions import export_personal_data
 from tickets.agent_models import CannedResponse
 from tickets.mail.admin import QueueMailboxInline
-from tickets.models import TRANSITIONS, Activity, Comment, Contact, Queue, Status, Ticket
+from tickets.models import (
+    MAX_TEXT,
+    TRANSITIONS,
+    Activity,
+    Comment,
+    Contact,
+    Queue,
+    Status,
+    Ticket,
+    validate_printable,
+)
 from tickets.organising_models import SavedView, Tag
 
 
@@ -95,9 +106,22 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 class TicketAdminForm(forms.ModelForm):
+    # Kept in TicketBody; saved by the services (ticket_update -> ticket_change_description).
+    description = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea,
+        validators=[MaxLengthValidator(MAX_TEXT), validate_printable],
+    )
+
     class Meta:
         model = Ticket
         fields = ["queue", "subject", "description", "contact", "priority", "status", "assignee"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("description", str(self.instance.description))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -160,7 +184,7 @@ class TicketAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return access.restrict(super().get_queryset(request), request.user).defer("description")
+        return access.restrict(super().get_queryset(request), request.user)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str

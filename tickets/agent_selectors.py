@@ -78,7 +78,6 @@ def followed_tickets(user: Any) -> QuerySet[Ticket]:
         access.visible_tickets(user)
         .filter(watches__user=user)
         .select_related("queue", "assignee")
-        .defer("description")
         .order_by("-updated_at", "-id")
     )
 

@@ -8,11 +8,11 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from audit.history import register_audited
         from tickets.live import receivers
-        from tickets.models import Attachment, Comment, Contact, Queue, Ticket
+        from tickets.models import Attachment, Comment, Contact, Queue, Ticket, TicketBody
 
         receivers.connect_receivers()
         # Field-level model history (django-auditlog), encrypted fields masked.
-        for model in (Ticket, Comment, Contact):
+        for model in (Ticket, TicketBody, Comment, Contact):
             register_audited(model)
         register_audited(Queue, m2m_fields={"members"})
         register_audited(Attachment, exclude_fields=("content",))

@@ -80,6 +80,8 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "count": page.paginator.count,
+            # More matches than were counted: count is a floor (selectors.CappedPaginator).
+            "count_capped": page.paginator.capped,
             "page": page.number,
             "num_pages": page.paginator.num_pages,
             "per_page": page.paginator.per_page,

@@ -6,11 +6,32 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from ticketsystem.logfilters import current_request_id
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 to a request that declares a body over REQUEST_MAX_BODY_BYTES, before
+    anything reads it (nginx refuses the same first; daphne's own cap: ticketsystem/asgibody.py).
+    Without a Content-Length, Django reads no body under WSGI."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        cap = settings.REQUEST_MAX_BODY_BYTES
+        if declared.isdigit() and int(declared) > cap:
+            return HttpResponse(
+                f"Request body too large: at most {cap} bytes.\n",
+                status=413,
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
 
 
 class HeaderNulMiddleware:

@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-import dj_database_url
-
 from ticketsystem.edgeconfig import edge_settings
 from ticketsystem.env import (
     ConfigError,
@@ -34,6 +32,7 @@ from ticketsystem.logconfig import logging_config
 from ticketsystem.loginconfig import login_settings
 from ticketsystem.mailconfig import mail_settings
 from ticketsystem.searchconfig import search_settings
+from ticketsystem.serving import body_settings, database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
@@ -138,7 +137,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "ticketsystem.middleware.HeaderNulMiddleware",  # first: nothing may see a NUL header
+    "ticketsystem.middleware.BodySizeLimitMiddleware",  # 413 before anything reads a body
+    "ticketsystem.middleware.HeaderNulMiddleware",  # nothing may see a NUL header
     "ticketsystem.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Security headers come before WhiteNoise so static files carry them too.
@@ -160,7 +160,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "ticketsystem.urls"
 ASGI_APPLICATION = "ticketsystem.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "ticketsystem.wsgi.application"
 
 TEMPLATES = [
     {
@@ -182,15 +182,12 @@ TEMPLATES = [
 
 if DATABASE_URL:
     try:
-        DATABASES = {
-            "default": dj_database_url.parse(
-                DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
-            )
-        }
-        # No server-side cursors: they break behind transaction-pooling proxies (pgbouncer).
-        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        # Pooled under gunicorn, per request elsewhere (ticketsystem/serving.py).
+        DATABASES = {"default": database_config(DATABASE_URL, conn_max_age=CONN_MAX_AGE)}
     except ValueError as exc:
         _refuse(f"DATABASE_URL is not a valid database URL ({exc})")
+    except ConfigError as exc:
+        _refuse(str(exc))
 else:
     _make_dir(DATA_DIR, "DATA_DIR")
     DATABASES = {
@@ -374,12 +371,11 @@ try:
     _parse_period(RETENTION_CLOSED_TICKETS)
 except (ConfigError, ValueError) as exc:
     _refuse(f"RETENTION_CLOSED_TICKETS: {exc}" if isinstance(exc, ValueError) else str(exc))
-# Uploads stay in memory (never spooled to disk in plaintext) and stop being kept past the
-# attachment limit; the form then reports the size. Under ASGI Django first buffers the
-# whole request body, on disk past FILE_UPLOAD_MAX_MEMORY_SIZE: keep a body with one
-# attachment (plus the form) in memory, and let nginx refuse anything larger.
-FILE_UPLOAD_HANDLERS = ["tickets.uploads.CappedMemoryUploadHandler"]
-FILE_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+# Request bodies stay in memory, capped (413 past REQUEST_MAX_BODY_BYTES; serving.py).
+try:
+    globals().update(body_settings(attachment_max_bytes=ATTACHMENT_MAX_BYTES))
+except ConfigError as exc:
+    _refuse(str(exc))
 
 # --- Operations: backups, monitoring, metrics (ops/, docs/operations.md) -------------------
 

@@ -9,7 +9,7 @@ from django.contrib.contenttypes.models import ContentType
 from tests.conftest import make_user
 from tests.helpers import PNG, upload
 from tickets import services
-from tickets.models import Attachment, Contact, Queue, Ticket
+from tickets.models import Attachment, Contact, Queue, Ticket, TicketBody
 from tickets.services import attachment_add
 
 
@@ -53,11 +53,12 @@ def test_a_service_change_outside_a_request_is_logged_too(agent, ticket_a):
 
 def test_encrypted_fields_are_recorded_only_as_changed(agent, ticket_a):
     services.ticket_change_description(actor=agent, ticket=ticket_a, description="Serial 12345")
-    entry = entries_for(Ticket, ticket_a.pk)[-1]
+    entry = entries_for(TicketBody, ticket_a.pk)[-1]
     assert entry.changes == {"description": ["[encrypted]", "[encrypted]"]}
-    created = entries_for(Ticket, ticket_a.pk)[0]
+    created = entries_for(TicketBody, ticket_a.pk)[0]
     assert created.changes["description"] == ["[encrypted]", "[encrypted]"]
     assert "toner" not in str(created.changes)
+    assert "toner" not in str(entries_for(Ticket, ticket_a.pk)[0].changes)
 
 
 def test_contacts_are_logged_without_any_personal_data(agent):
@@ -73,6 +74,7 @@ def test_contacts_are_logged_without_any_personal_data(agent):
 
 def test_tickets_are_labelled_by_reference_not_subject(ticket_a):
     assert entries_for(Ticket, ticket_a.pk)[0].object_repr == ticket_a.reference
+    assert entries_for(TicketBody, ticket_a.pk)[0].object_repr == ticket_a.reference
 
 
 def test_attachments_are_logged_with_the_filename_masked_and_no_content(agent, ticket_a):

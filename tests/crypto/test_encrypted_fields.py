@@ -109,13 +109,13 @@ def test_a_value_swapped_between_rows_does_not_reveal_the_other_row(agent, queue
         actor=agent, queue=queue_a, subject="two", description="second secret"
     )
     raw_set(
-        "tickets_ticket",
+        "tickets_ticketbody",
         "description",
         second.pk,
-        raw_get("tickets_ticket", "description", first.pk),
+        raw_get("tickets_ticketbody", "description", first.pk),
     )
     assert is_undecryptable(Ticket.objects.get(pk=second.pk).description)
-    assert decrypt_events()[0].resource == f"tickets.ticket.description:{second.uid}"
+    assert decrypt_events()[0].resource == f"tickets.ticketbody.description:{second.body.uid}"
 
 
 def test_a_value_swapped_between_fields_does_not_decrypt(contact):

@@ -40,7 +40,7 @@ def _events():
 def test_a_flipped_bit_in_every_field_shows_markers_not_a_500(agent_client, full_ticket):
     ticket, contact, comment, attachment = full_ticket
     for table, column, pk in (
-        ("tickets_ticket", "description", ticket.pk),
+        ("tickets_ticketbody", "description", ticket.pk),
         ("tickets_comment", "body", comment.pk),
         ("tickets_contact", "name", contact.pk),
         ("tickets_attachment", "filename", attachment.pk),
@@ -55,7 +55,7 @@ def test_a_flipped_bit_in_every_field_shows_markers_not_a_500(agent_client, full
     assert "[cannot decrypt]" in page  # the contact's name
     assert "Serial 4711" not in page and "Called Ann back" not in page
     assert _events() == {
-        f"tickets.ticket.description:{ticket.uid}",
+        f"tickets.ticketbody.description:{ticket.body.uid}",
         f"tickets.comment.body:{comment.uid}",
         f"tickets.contact.name:{contact.uid}",
         f"tickets.attachment.filename:{attachment.uid}",
@@ -73,10 +73,10 @@ def test_a_description_swapped_in_from_another_ticket_is_not_shown(
         actor=agent, queue=queue_a, subject="Other", description="Other secret"
     )
     raw_set(
-        "tickets_ticket",
+        "tickets_ticketbody",
         "description",
         ticket.pk,
-        raw_get("tickets_ticket", "description", other.pk),
+        raw_get("tickets_ticketbody", "description", other.pk),
     )
     response = agent_client.get(ticket.get_absolute_url())
     assert response.status_code == 200
@@ -95,8 +95,8 @@ def test_a_value_moved_to_another_field_is_not_shown(agent_client, full_ticket):
 
 def test_an_unknown_key_id_shows_markers(agent_client, full_ticket):
     ticket = full_ticket[0]
-    token = raw_get("tickets_ticket", "description", ticket.pk)
-    raw_set("tickets_ticket", "description", ticket.pk, token.replace("$t2$", "$retired$", 1))
+    token = raw_get("tickets_ticketbody", "description", ticket.pk)
+    raw_set("tickets_ticketbody", "description", ticket.pk, token.replace("$t2$", "$retired$", 1))
     response = agent_client.get(ticket.get_absolute_url())
     assert response.status_code == 200
     assert b"This description cannot be decrypted." in response.content

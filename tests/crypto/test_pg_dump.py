@@ -24,7 +24,7 @@ COVERED = {
     "tickets.contact.name",
     "tickets.contact.email",
     "tickets.contact.phone",
-    "tickets.ticket.description",
+    "tickets.ticketbody.description",
     "tickets.comment.body",
     "tickets.attachment.filename",
     "tickets.attachment.content",

@@ -14,7 +14,7 @@ from audit.models import SecurityEvent
 from tests.helpers import PDF, flip_bit, raw_get, raw_set, upload
 from tests.testenv import TEST_KEYS
 from tickets import services
-from tickets.models import Attachment, Comment, Contact, Ticket
+from tickets.models import Attachment, Comment, Contact, Ticket, TicketBody
 from tickets.services import attachment_add
 from ticketsystem.cipher import generate_key, key_id_of
 from ticketsystem.crypto import encrypted_fields
@@ -67,7 +67,7 @@ def test_data_starts_under_the_old_key(old_data):
 
 def test_dry_run_counts_without_changing_anything(old_data):
     output = rotate("--dry-run")
-    assert "tickets.ticket.description: 5 to re-encrypt" in output
+    assert "tickets.ticketbody.description: 5 to re-encrypt" in output
     assert "tickets.attachment.content: 5 to re-encrypt" in output
     assert key_ids() == {"t1"}
 
@@ -80,7 +80,7 @@ def test_an_interrupted_rotation_resumes_and_then_the_old_key_can_go(old_data):
     assert "stopped early: run again to continue" in first
     assert "[##########" in first and "2/5" in first  # a progress bar per field
     assert key_ids() == {"t1", "t2"}
-    assert Ticket.objects.filter(description__key_id="t2").count() == 2
+    assert TicketBody.objects.filter(description__key_id="t2").count() == 2
 
     second = rotate("--batch-size", "2")
     assert "100% 3/3" in second

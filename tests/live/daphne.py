@@ -58,16 +58,7 @@ class Daphne:
         }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "ticketsystem.asgi:application",
-                ],
+                self.command(),
                 cwd=BASE_DIR,
                 env=env,
                 stdout=log,
@@ -76,14 +67,26 @@ class Daphne:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited early:\n{self.output()}")
+                raise RuntimeError(f"{self.command()[2]} exited early:\n{self.output()}")
             try:
                 if self.request("GET", "/healthz")[0] == 200:
                     return self
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"daphne did not answer within 30 s:\n{self.output()}")
+        raise RuntimeError(f"{self.command()[2]} did not answer within 30 s:\n{self.output()}")
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "ticketsystem.asgi:application",
+        ]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -135,9 +138,34 @@ class Daphne:
         return status
 
 
+class Gunicorn(Daphne):
+    """gunicorn as production runs it (ops/deploy/gunicorn.conf.py), on 127.0.0.1."""
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(BASE_DIR / "ops/deploy/gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+        ]
+
+
 @contextmanager
-def daphne(port: int | None = None) -> Iterator[Daphne]:
-    server = Daphne(port).start()
+def gunicorn(port: int | None = None, *, env: dict[str, str] | None = None) -> Iterator[Gunicorn]:
+    server = Gunicorn(port, env={"WEB_WORKERS": "2", "WEB_THREADS": "2", **(env or {})}).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        server.log.unlink(missing_ok=True)
+
+
+@contextmanager
+def daphne(port: int | None = None, *, env: dict[str, str] | None = None) -> Iterator[Daphne]:
+    server = Daphne(port, env=env).start()
     try:
         yield server
     finally:

@@ -242,7 +242,10 @@ def test_a_reply_to_a_ticket_from_another_address_is_a_new_ticket(mailed_ticket:
     )
 
     assert inbound.ticket != mailed_ticket
-    assert "neither that ticket's requester nor one of its CC contacts" in inbound.ticket.comments.get().body
+    assert (
+        "neither that ticket's requester nor one of its CC contacts"
+        in inbound.ticket.comments.get().body
+    )
 
 
 def test_a_manager_releases_quarantined_mail_once_a_queue_is_set(

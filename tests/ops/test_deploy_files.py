@@ -29,7 +29,7 @@ COMPOSE = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCKERFILE = (BASE_DIR / "Dockerfile").read_text()
 INIT_SCRIPT = DEPLOY / "postgres/initdb/10-app-role.sh"
-APP_SERVICES = ("migrate", "web", "cron")
+APP_SERVICES = ("migrate", "web", "ws", "cron")
 SECRET_WORDS = re.compile(
     r"PASSWORD|SECRET|_TOKEN$|KEY|PASSPHRASE|WEBHOOK_URL|DATABASE_URL|REDIS_URL"
 )
@@ -205,16 +205,47 @@ def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
             admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def test_web_runs_daphne_as_a_non_root_user_with_a_healthcheck():
-    web = SERVICES["web"]
-    assert web["command"][:3] == ["python", "-m", "ticketsystem.serve"]  # daphne
-    assert "--proxy-headers" not in web["command"]
-    assert web["user"] == "10001:10001"
-    assert web["read_only"] is True and web["cap_drop"] == ["ALL"]
-    assert web["healthcheck"]["test"] == ["CMD", "python", "/app/ops/deploy/healthcheck.py"]
-    assert web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
-    assert web["environment"]["DJANGO_ENV"] == "production"
-    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+def test_web_runs_gunicorn_and_ws_runs_daphne_as_non_root_users_with_a_healthcheck():
+    web, ws = SERVICES["web"], SERVICES["ws"]
+    assert web["command"] == ["gunicorn", "--config", "/app/ops/deploy/gunicorn.conf.py"]
+    assert ws["command"][:3] == ["python", "-m", "ticketsystem.serve"]  # daphne
+    for service in (web, ws):
+        assert "--proxy-headers" not in service["command"]
+        assert service["user"] == "10001:10001"
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+        assert service["healthcheck"]["test"] == [
+            "CMD", "python", "/app/ops/deploy/healthcheck.py"
+        ]  # fmt: skip
+        assert service["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+        assert service["environment"]["DJANGO_ENV"] == "production"
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        # Scalable with --scale: no fixed container name, no published port.
+        assert "container_name" not in service and "ports" not in service
+    assert web["environment"]["WEB_THREADS"] == "${WEB_THREADS:-4}"
+    assert "egress" not in ws["networks"]  # sockets never send mail or call out
+    assert SERVICES["nginx"]["depends_on"].keys() == {"web", "ws"}
+
+
+def test_gunicorn_runs_gthread_workers_one_per_core_without_preloading():
+    conf: dict = {}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEB_")}
+    code = compile((DEPLOY / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec")
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        exec(code, conf)  # noqa: S102 (our own config file)
+        assert conf["workers"] == os.cpu_count()
+        os.environ.update(WEB_WORKERS="3", WEB_THREADS="8")
+        exec(code, conf)  # noqa: S102
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert (conf["workers"], conf["threads"]) == (3, 8)
+    assert conf["worker_class"] == "gthread"
+    assert conf["wsgi_app"] == "ticketsystem.wsgi:application"
+    assert conf["preload_app"] is False  # each worker opens its own pool after the fork
+    assert conf["forwarded_allow_ips"] == ""
 
 
 def test_every_secret_is_a_docker_secret_file():
@@ -276,10 +307,8 @@ def test_the_dockerfile_builds_a_non_root_image_with_static_files_and_tools():
     assert "HEALTHCHECK" in DOCKERFILE and "ops/deploy/healthcheck.py" in DOCKERFILE
     assert "sha1sum -c" in DOCKERFILE  # supercronic is checked before use
     cmd = [line for line in DOCKERFILE.splitlines() if line.startswith("CMD")]
-    assert cmd == [
-        'CMD ["python", "-m", "ticketsystem.serve", "--bind", "0.0.0.0", "--port", "8000", '
-        '"ticketsystem.asgi:application"]'
-    ]
+    assert cmd == ['CMD ["gunicorn", "--config", "/app/ops/deploy/gunicorn.conf.py"]']
+    assert "gunicorn==" in (BASE_DIR / "pyproject.toml").read_text()
 
 
 def test_collectstatic_at_build_time_produces_the_whitenoise_manifest(tmp_path):
@@ -367,6 +396,21 @@ def test_nginx_terminates_tls_limits_login_and_passes_the_client_ip():
     assert "limit_req_zone $binary_remote_addr zone=ws:10m rate=30r/m;" in site
     assert "return 301 https://${SITE_HOST}$request_uri;" in site
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in proxy
+    # Pages to gunicorn, websockets to daphne.
+    assert "proxy_pass http" not in proxy
+    assert "server ${APP_UPSTREAM};" in site and "server ${WS_UPSTREAM};" in site
+    ws = site.split("location /ws/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://ticketsystem_ws;" in ws
+    pages = site.rsplit("location / {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://ticketsystem_app;" in pages
+    assert "proxy_pass http://ticketsystem_app;" in login
+    assert site.count("proxy_pass") == 3
+    nginx_env = SERVICES["nginx"]["environment"]
+    assert (nginx_env["APP_UPSTREAM"], nginx_env["WS_UPSTREAM"]) == (
+        "${APP_UPSTREAM:-web:8000}",
+        "${WS_UPSTREAM:-ws:8000}",
+    )
+    assert "WS_UPSTREAM" in nginx_env["NGINX_ENVSUBST_FILTER"]
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in proxy
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in tls
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from tickets.models import Activity, Comment, Contact, Queue, Ticket
+from tickets.models import Activity, Comment, Contact, Queue, Ticket, TicketBody
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,8 @@ def test_it_seeds_realistic_data_with_encrypted_personal_fields(capsys):
     assert set(Ticket.objects.values_list("status", flat=True)) >= {"new", "open", "closed"}
     ticket = Ticket.objects.exclude(contact=None).first()
     assert ticket.description and "@example.com" in ticket.contact.email
-    raw = Ticket.objects.values_list("description", flat=True).first()
+    raw = TicketBody.objects.values_list("description", flat=True).first()
+    assert TicketBody.objects.count() == 300
     assert raw.startswith("$v1$")
     assert "seeded 300 tickets" in capsys.readouterr().out
 

@@ -24,8 +24,10 @@ def documents(ticket_ids: Iterable[int], *, internal: bool = True) -> Documents:
     ids = list(ticket_ids)
     docs: Documents = defaultdict(lambda: defaultdict(list))
     # Model instances, not values(): encrypted fields decrypt on the instance (bound to its row).
-    rows = Ticket.objects.filter(pk__in=ids).only(
-        "uid", "subject", "description", "contact_id", "purged_at"
+    rows = (
+        Ticket.objects.filter(pk__in=ids)
+        .select_related("body")
+        .only("uid", "subject", "contact_id", "purged_at", "body__uid", "body__description")
     )
     contact_of: dict[int, list[int]] = defaultdict(list)
     for ticket in rows:

@@ -24,7 +24,15 @@ from tickets import search
 from tickets.actors import staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
-from tickets.models import Activity, Attachment, Comment, Contact, InboundMessage, Ticket
+from tickets.models import (
+    Activity,
+    Attachment,
+    Comment,
+    Contact,
+    InboundMessage,
+    Ticket,
+    TicketBody,
+)
 from tickets.selectors import contacts_left_without_tickets, purge_candidates
 from tickets.services.base import record
 from tickets.services.mail_out import mail_scrub
@@ -58,9 +66,11 @@ def ticket_anonymise(*, actor: Any, ticket: Ticket, now: datetime | None = None)
     was = events.snapshot(ticket)
     now = now or timezone.now()
     ticket.subject = PURGED_SUBJECT
-    ticket.description = ""
     ticket.purged_at = now
-    ticket.save(update_fields=["subject", "description", "purged_at"])
+    ticket.save(update_fields=["subject", "purged_at"])
+    for body in TicketBody.objects.filter(ticket=ticket):
+        body.description = ""
+        body.save(update_fields=["description"])  # save(): the model history records it
     search.unindex_ticket(ticket)
     for comment in Comment.objects.filter(ticket=ticket):
         comment.body = ""

@@ -14,7 +14,16 @@ from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.live import events
 from tickets.live.kinds import EventKind
-from tickets.models import TRANSITIONS, Activity, Contact, Priority, Queue, Status, Ticket
+from tickets.models import (
+    TRANSITIONS,
+    Activity,
+    Contact,
+    Priority,
+    Queue,
+    Status,
+    Ticket,
+    TicketBody,
+)
 from tickets.services.base import (
     apply_sla,
     display_user,
@@ -54,7 +63,6 @@ def ticket_create(
     ticket = Ticket(
         queue=queue,
         subject=subject.strip(),
-        description=description,
         priority=priority,
         contact=contact,
         assignee=assignee,
@@ -64,7 +72,11 @@ def ticket_create(
     )
     apply_sla(ticket, start=now)
     validate(ticket)
+    body = TicketBody(description=description)  # the description's own table
+    validate(body)
     ticket.save(force_insert=True)
+    ticket.body = body  # sets body.ticket
+    body.save(force_insert=True)
     lines = [record(ticket, actor, Activity.Verb.CREATED, new=ticket.subject)]
     if assignee is not None:
         lines.append(record(ticket, actor, Activity.Verb.ASSIGNED, new=display_user(assignee)))
@@ -229,8 +241,12 @@ def ticket_change_description(*, actor: Any, ticket: Ticket, description: str) -
     history line, which would have nothing to show but "changed")."""
     ticket = lock(ticket)
     was = events.snapshot(ticket)
-    ticket.description = description
-    save_ticket(ticket, ["description"])
+    body = TicketBody.objects.filter(ticket=ticket).first() or TicketBody(ticket=ticket)
+    body.description = description
+    validate(body)
+    body.save()
+    save_ticket(ticket, [])
+    ticket.body = body
     events.ticket_event(ticket, kind=EventKind.UPDATED, actor=actor, was=was)
     search.index_ticket(ticket)
     return ticket

@@ -21,6 +21,7 @@ from tickets.models import (
     Queue,
     Status,
     Ticket,
+    TicketBody,
 )
 from tickets.services import activity_for, apply_sla
 from ticketsystem.roles import AGENT, MANAGER
@@ -262,7 +263,6 @@ class Command(BaseCommand):
                 ticket = Ticket(
                     queue=queue,
                     subject=self._subject(rng),
-                    description=" ".join(rng.sample(SENTENCES, k=3)),
                     contact=rng.choice(contacts),
                     status=status,
                     priority=priority,
@@ -278,6 +278,13 @@ class Command(BaseCommand):
                 tickets.append(ticket)
             with transaction.atomic():
                 Ticket.objects.bulk_create(tickets, batch_size=batch)
+                TicketBody.objects.bulk_create(
+                    [
+                        TicketBody(ticket=ticket, description=" ".join(rng.sample(SENTENCES, k=3)))
+                        for ticket in tickets
+                    ],
+                    batch_size=batch,
+                )
                 comments: list[Comment] = []
                 activities: list[Activity] = []
                 for ticket in tickets:

@@ -1,0 +1,41 @@
+"""gunicorn for the pages: `gunicorn -c ops/deploy/gunicorn.conf.py` (docker-compose.yml `web`).
+
+gthread workers, one per core by default (WEB_WORKERS), WEB_THREADS threads each; every
+worker holds a psycopg pool of WEB_THREADS connections (ticketsystem/serving.py), so one
+process never uses more than WEB_THREADS database connections. The budget:
+docs/operations.md. Request bodies are read from the socket into memory (never a temporary
+file) and capped by the app (413) as well as nginx.
+"""
+
+from __future__ import annotations
+
+import os
+
+wsgi_app = "ticketsystem.wsgi:application"
+bind = [os.environ.get("WEB_BIND", "0.0.0.0:8000")]
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_WORKERS") or os.cpu_count() or 1)
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# Never preload: each worker opens its own database pool after the fork.
+preload_app = False
+timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 30  # nginx keeps upstream connections alive (keepalive 32)
+# Recycle workers now and then (spread out) so a slow leak never grows for ever.
+max_requests = 20_000
+max_requests_jitter = 2_000
+# Headers as strict as nginx's; bodies are the app's (REQUEST_MAX_BODY_BYTES).
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
+# The client address comes from ticketsystem/clientip.py (TRUSTED_PROXY_COUNT) alone.
+forwarded_allow_ips = ""
+# Worker heartbeat files in shared memory, not on the read-only disk.
+_SHM = "/dev/shm"  # noqa: S108 (gunicorn's own heartbeat files, no request data)
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+accesslog = "-" if os.environ.get("WEB_ACCESS_LOG", "") == "on" else None
+# Path without the query string (%(U)s, never %(r)s or %(q)s): searches and filters of
+# authenticated pages carry personal data (docs/security.md).
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+errorlog = "-"

@@ -1,0 +1,76 @@
+"""How this process serves: database connections per server kind and the request body cap.
+
+Pages run under gunicorn (WSGI, ticketsystem/wsgi.py), websockets under daphne (ASGI); the
+entry point names the kind in ``TICKETSYSTEM_SERVER`` before settings load. Under WSGI each
+process keeps a bounded psycopg pool (Django's ``OPTIONS["pool"]``), so a request no longer
+opens a connection; everything else (daphne, commands, the worker, tests) keeps the
+per-request connections of ``DB_CONN_MAX_AGE`` (0 unless set). The connection budget is in
+docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dj_database_url
+
+from ticketsystem.env import ConfigError, envint, envstr
+
+SERVER_ENV = "TICKETSYSTEM_SERVER"
+
+
+def server_kind() -> str:
+    """ "wsgi" under gunicorn (set by ticketsystem/wsgi.py), else "asgi" or "other"."""
+    kind = os.environ.get(SERVER_ENV, "other").lower()
+    if kind not in {"wsgi", "asgi", "other"}:
+        raise ConfigError(f"{SERVER_ENV} must be wsgi, asgi or other, not {kind!r}")
+    return kind
+
+
+def web_threads() -> int:
+    """Threads per gunicorn worker (gthread); also the pool's size, one connection each."""
+    threads = envint("WEB_THREADS", 4, minimum=1, maximum=64)
+    return threads
+
+
+def database_config(url: str, *, conn_max_age: int) -> dict[str, Any]:
+    """DATABASES["default"] for ``url``: pooled under WSGI on PostgreSQL, else per request."""
+    pooled = server_kind() == "wsgi" and envstr("DB_POOL", "on").lower() != "off"
+    if pooled and conn_max_age:
+        raise ConfigError("DB_CONN_MAX_AGE must be 0 under gunicorn: its connections are pooled")
+    config = dj_database_url.parse(
+        url, conn_max_age=conn_max_age, conn_health_checks=conn_max_age > 0
+    )
+    # Server-side cursors buy nothing for our small result sets and break behind
+    # transaction-pooling proxies (pgbouncer).
+    config["DISABLE_SERVER_SIDE_CURSORS"] = True
+    if pooled and config["ENGINE"] == "django.db.backends.postgresql":
+        size = envint("DB_POOL_MAX_SIZE", web_threads(), minimum=1, maximum=1000)
+        config.setdefault("OPTIONS", {})["pool"] = {
+            # One connection per gunicorn thread never makes a request wait for another;
+            # min_size 1 keeps an idle worker from holding more than it needs.
+            "min_size": 1,
+            "max_size": size,
+            "timeout": envint("DB_POOL_TIMEOUT", 10, minimum=1, maximum=600),
+            # Recycle connections hourly and drop idle ones after 5 minutes.
+            "max_lifetime": 3600,
+            "max_idle": 300,
+        }
+    return config
+
+
+def body_settings(*, attachment_max_bytes: int) -> dict[str, Any]:
+    """The request body cap (413 past it) and Django's in-memory upload sizes, one value."""
+    default = attachment_max_bytes + 1024 * 1024  # one attachment plus the form around it
+    cap = envint("REQUEST_MAX_BODY_BYTES", default, minimum=64 * 1024, maximum=1024 * 1024 * 1024)
+    if cap > attachment_max_bytes * 2 + 1024 * 1024:
+        raise ConfigError(
+            "REQUEST_MAX_BODY_BYTES must be at most twice ATTACHMENT_MAX_BYTES plus 1 MiB"
+        )
+    return {
+        "REQUEST_MAX_BODY_BYTES": cap,
+        # Django buffers an ASGI body in a SpooledTemporaryFile of this size: never past it.
+        "FILE_UPLOAD_MAX_MEMORY_SIZE": cap,
+        "FILE_UPLOAD_HANDLERS": ["tickets.uploads.CappedMemoryUploadHandler"],
+    }
