@@ -43,10 +43,3 @@ def actor_name(actor: Any) -> str:
     if is_system(actor):
         return actor.job[:50]
     return REQUESTER if is_contact(actor) else ""
-
-
-def display_name(user: Any) -> str:
-    """How pages name a staff member: the full name, else the username; "" for nobody."""
-    if user is None:
-        return ""
-    return user.get_full_name().strip() or user.get_username()

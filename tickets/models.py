@@ -32,7 +32,7 @@ def user_display(user: object) -> str:
     """A staff member as people see them: full name, else username ("" for nobody)."""
     if user is None:
         return ""
-    return user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+    return user.get_full_name().strip() or user.get_username()  # type: ignore[attr-defined]
 
 
 def format_reference(pk: int) -> str:

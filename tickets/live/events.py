@@ -21,11 +21,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.actors import display_name, staff_user
+from tickets.actors import staff_user
 from tickets.live.groups import ALL_QUEUES_GROUP, queue_group, ticket_group
 from tickets.live.kinds import EventKind
 from tickets.live.publish import publish, to_json
-from tickets.models import Activity, Ticket
+from tickets.models import Activity, Ticket, user_display
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def ticket_fields(ticket: Ticket) -> dict[str, Any]:
         "priority": ticket.priority,
         "priority_label": ticket.get_priority_display(),
         "assignee_id": ticket.assignee_id,
-        "assignee": display_name(ticket.assignee) if ticket.assignee_id else "",
+        "assignee": user_display(ticket.assignee) if ticket.assignee_id else "",
         "due_at": _iso(ticket.due_at),
         "updated_at": _iso(ticket.updated_at),
     }

@@ -15,8 +15,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import now
 
-from tickets.actors import display_name
-from tickets.models import ACTIVE_STATUSES, Ticket
+from tickets.models import ACTIVE_STATUSES, Ticket, user_display
 from tickets.templatetags.timefmt import due_text, relative, time_tag
 
 register = template.Library()
@@ -72,7 +71,7 @@ def ticket_row(ticket: Ticket) -> SafeString:
         status_label=ticket.get_status_display(),
         priority=ticket.priority,
         priority_label=ticket.get_priority_display(),
-        assignee=display_name(ticket.assignee) if ticket.assignee_id else "—",
+        assignee=user_display(ticket.assignee) if ticket.assignee_id else "—",
         due=_due_cell(ticket, at),
         updated=time_tag(ticket.updated_at, relative(ticket.updated_at, at)),
     )
