@@ -108,7 +108,7 @@ def test_a_round_trip_restores_every_row_and_the_audit_chain_still_verifies(
     assert decoded["__audit_chain__"]["ok"] is True
     assert decoded["__audit_chain__"]["checked"] == 2
     assert "[cannot decrypt]" not in json.dumps(decoded)
-    descriptions = {row["description"] for row in decoded["tickets.Ticket"]}
+    descriptions = {row["description"] for row in decoded["tickets.TicketBody"]}
     assert descriptions == {"It smells of toner.", "Charged twice."}
     assert {row["body"] for row in decoded["tickets.Comment"]} == {
         "Secret internal note",
