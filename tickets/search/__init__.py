@@ -10,6 +10,7 @@ from tickets.search.index import (
     index_attachment,
     index_comment,
     index_contact_tickets,
+    index_new_ticket,
     index_ticket,
     unindex_ticket,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "index_attachment",
     "index_comment",
     "index_contact_tickets",
+    "index_new_ticket",
     "index_ticket",
     "unindex_ticket",
 ]

@@ -133,6 +133,17 @@ def index_ticket(ticket: Ticket) -> None:
     reindex_tickets([ticket.pk])
 
 
+def index_new_ticket(ticket: Ticket, *, description: str) -> None:
+    """Write a ticket's rows when it is created, from what the service holds in memory (no
+    read back: a new ticket has no comments, files or rows yet)."""
+    scopes: dict[int, list[str]] = {Scope.SUBJECT: [ticket.subject], Scope.PUBLIC: [description]}
+    contact = ticket.contact
+    if contact is not None and contact.erased_at is None:
+        scopes[Scope.PUBLIC] += [contact.name, contact.email]
+    rows = scope_tokens(scopes)
+    _write([(ticket.pk, scope, sorted(values)) for scope, values in rows.items()])
+
+
 def index_comment(comment: Comment) -> None:
     _append(comment.ticket_id, [comment.body], internal=comment.is_internal)
 

@@ -82,7 +82,7 @@ def ticket_create(
         lines.append(record(ticket, actor, Activity.Verb.ASSIGNED, new=display_user(assignee)))
     events.ticket_event(ticket, kind=EventKind.CREATED, actor=actor, was=None, activity=lines)
     mail_on_ticket_created(actor=actor, ticket=ticket, is_automatic=is_automatic)
-    search.index_ticket(ticket)
+    search.index_new_ticket(ticket, description=description)
     return ticket
 
 
