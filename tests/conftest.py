@@ -141,11 +141,9 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/ticketsystem/test_serve.py::test_the_access_log_*": ("slow",),  # a daphne process
     "tests/live/test_channel_layer_outage.py*": ("slow",),  # stops and restarts Redis
     "tests/live/test_socket_limits.py::test_a_concurrent_flood_*": ("slow",),
-    "tests/ops/test_request_bodies.py*": ("slow",),
-    "tests/mail/test_fetchmail.py*": ("slow",),  # a dovecot per test (about 1.3 s to stop)
-    "tests/mail/test_servers.py*": (
-        "slow",
-    ),  # the same, proving the test servers work  # real gunicorn and daphne, slow uploads
+    "tests/ops/test_request_bodies.py*": ("slow",),  # real gunicorn and daphne, slow uploads
+    "tests/mail/test_fetchmail.py*": ("slow",),  # a dovecot per test (1.3 s to stop)
+    "tests/mail/test_servers.py*": ("slow",),  # the same, proving the servers work
 }
 # System programs by test id; the test fails naming the Debian package when one is missing
 # (tests/binaries.py). A test can also carry @pytest.mark.needs_binary("name", ...).
