@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
+from audit.models import SecurityEvent
 from tests.mail.intake_helpers import message, with_address
 from tickets import services
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox
@@ -76,6 +78,29 @@ def test_a_manager_deletes_quarantined_mail_but_not_a_tickets_source(
     assert delete(quarantined.pk, stored.pk) == 403  # a ticket's source goes with its ticket
     assert InboundMessage.objects.count() == 2
     assert delete(quarantined.pk) == 302
+    assert list(InboundMessage.objects.all()) == [stored]
+    event = SecurityEvent.objects.get(action="mail_deleted")
+    assert event.resource == f"mail:{quarantined.pk}" and event.actor_username == "maria"
+
+
+def test_deleting_one_message_from_its_page_is_recorded(
+    manager_client: Client, quarantined: InboundMessage
+) -> None:
+    response = manager_client.post(f"{LIST}{quarantined.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not InboundMessage.objects.exists()
+    assert SecurityEvent.objects.filter(action="mail_deleted").count() == 1
+
+
+def test_only_managers_delete_mail_and_only_quarantined_or_ignored(
+    agent: Any, manager: Any, quarantined: InboundMessage
+) -> None:
+    stored = services.mail_receive(raw=message())
+
+    with pytest.raises(PermissionDenied):
+        services.mail_delete(actor=agent, pks=[quarantined.pk])
+    assert services.mail_delete(actor=manager, pks=[quarantined.pk, stored.pk]) == 1
     assert list(InboundMessage.objects.all()) == [stored]
 
 

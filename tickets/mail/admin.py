@@ -14,10 +14,10 @@ from django.utils.html import format_html
 
 from tickets import services
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox
+from tickets.services.mail_intake import DELETABLE
 from ticketsystem.crypto import is_undecryptable
 
 SOURCE_PREVIEW_BYTES = 20_000
-DELETABLE = (InboundMessage.Status.QUARANTINED, InboundMessage.Status.IGNORED)
 
 
 class QueueMailboxForm(forms.ModelForm):
@@ -123,6 +123,8 @@ class InboundMessageAdmin(admin.ModelAdmin):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or obj.status in DELETABLE)
 
+    def delete_model(self, request: HttpRequest, obj: InboundMessage) -> None:
+        services.mail_delete(actor=request.user, pks=[obj.pk])
+
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
-        # A ticket's or reply's source goes with the ticket (purge, erasure), never alone.
-        queryset.filter(status__in=DELETABLE).delete()
+        services.mail_delete(actor=request.user, pks=list(queryset.values_list("pk", flat=True)))

@@ -26,6 +26,7 @@ from tickets.services.comments import comment_add, reply_and_set_status
 from tickets.services.contacts import contact_get_or_create, contact_save
 from tickets.services.mail_intake import (
     contact_mark_bounced,
+    mail_delete,
     mail_receive,
     mail_release,
     mailbox_fetched,
@@ -58,6 +59,7 @@ __all__ = [
     "contact_get_or_create",
     "contact_mark_bounced",
     "contact_save",
+    "mail_delete",
     "mail_receive",
     "mail_release",
     "mailbox_fetched",

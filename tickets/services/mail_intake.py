@@ -142,6 +142,34 @@ def mail_release(*, actor: Any, inbound: InboundMessage) -> InboundMessage:
     return inbound
 
 
+# Quarantined or ignored mail may be deleted on its own; a ticket's or reply's source goes
+# with the ticket (purge, erasure), never alone.
+DELETABLE = (Outcome.QUARANTINED, Outcome.IGNORED)
+
+
+@transaction.atomic
+def mail_delete(*, actor: Any, pks: list[int]) -> int:
+    """Delete quarantined or ignored mail (a manager's decision), one ``mail_deleted``
+    security event per message. Messages in any other state are left alone; returns how many
+    were deleted."""
+    if not is_manager(actor):
+        raise PermissionDenied("Only managers can delete received mail.")
+    rows = list(
+        InboundMessage.objects.select_for_update()
+        .filter(pk__in=pks, status__in=DELETABLE)
+        .values_list("pk", "status")
+    )
+    InboundMessage.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+    for pk, status in rows:
+        record_event(
+            "mail_deleted",
+            actor=staff_user(actor),
+            resource=f"mail:{pk}",
+            details={"status": status},
+        )
+    return len(rows)
+
+
 def _process(
     inbound: InboundMessage, parsed: ParsedMail, *, queue: Queue | None, release: bool = False
 ) -> None:
