@@ -10,6 +10,7 @@ django-axes counts failures on its own, so lockouts are unchanged.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -20,6 +21,8 @@ from audit.events import _clean_text, _escape, _request_id, logger, normalise_ip
 from audit.models import FailureTally
 from ticketsystem.clientip import client_ip
 
+# Counts older than this answer no monitor window or metric; the chained rows keep the record.
+TALLY_KEEP = timedelta(days=30)
 _TABLE = FailureTally._meta.db_table  # a model's name, not input
 _UPSERT = (
     f"INSERT INTO {_TABLE} (action, username, ip, minute, count) "  # noqa: S608
@@ -64,3 +67,10 @@ def failure_count(action: str, since: Any) -> int:
         action=action, minute__gte=since.replace(second=0, microsecond=0)
     ).aggregate(n=Sum(F("count") - 1))["n"]
     return chained + (repeats or 0)
+
+
+def prune_tallies(*, dry_run: bool = False) -> int:
+    """Delete counted repeats older than TALLY_KEEP (they hold usernames and addresses);
+    the first failure of each minute stays in the chained security events."""
+    old = FailureTally.objects.filter(minute__lt=timezone.now() - TALLY_KEEP)
+    return old.count() if dry_run else old.delete()[0]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from audit.models import SecurityEvent
+from audit.models import FailureTally, SecurityEvent
 from tests.gdpr.conftest import close
 from tickets import services
 from tickets.models import Activity, Attachment, Contact, Ticket
@@ -41,8 +43,8 @@ def test_dry_run_lists_and_changes_nothing(aged):
     assert recent.reference not in output and open_old.reference not in output
     assert f"would erase contact #{contact.pk}" in output
     assert (
-        "2 ticket(s) closed more than 3y ago and 1 contact(s) would be anonymised; nothing changed"
-        in output
+        "2 ticket(s) closed more than 3y ago and 1 contact(s) would be anonymised, 0 failure "
+        "count(s) older than 30 days deleted; nothing changed" in output
     )
     assert Ticket.objects.get(pk=old_one.pk).subject == "Erin's laptop"
     assert not Ticket.objects.filter(purged_at__isnull=False).exists()
@@ -101,3 +103,17 @@ def test_a_batch_size_out_of_range_is_a_one_line_error(aged, size):
     with pytest.raises(CommandError, match="--batch-size must be between 1 and"):
         purge("--batch-size", size)
     assert Ticket.objects.get(pk=aged[1].pk).subject == "Erin's laptop"
+
+
+@pytest.mark.django_db
+def test_failure_counts_older_than_30_days_are_deleted_recent_ones_kept() -> None:
+    now = timezone.now().replace(second=0, microsecond=0)
+    for days, ip in ((31, "192.0.2.1"), (29, "192.0.2.2")):
+        FailureTally.objects.create(
+            action="login_failed", username="x", ip=ip, minute=now - timedelta(days=days), count=4
+        )
+
+    assert "1 failure count(s) older than 30 days deleted; nothing changed" in purge("--dry-run")
+    assert FailureTally.objects.count() == 2
+    assert "deleted 1 failure count(s) older than 30 days" in purge()
+    assert list(FailureTally.objects.values_list("ip", flat=True)) == ["192.0.2.2"]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.retention import parse_period
+from audit.tally import TALLY_KEEP, prune_tallies
 from ops.cli import check_batch_size, cli_username
 from tickets.actors import SystemActor
 from tickets.selectors import contacts_left_without_tickets, purge_candidates
@@ -52,7 +53,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"would erase contact #{contact.pk}")
             self.stdout.write(
                 f"dry run: {len(tickets)} ticket(s) closed more than {text} ago and "
-                f"{len(contacts)} contact(s) would be anonymised; nothing changed"
+                f"{len(contacts)} contact(s) would be anonymised, "
+                f"{prune_tallies(dry_run=True)} failure count(s) older than "
+                f"{TALLY_KEEP.days} days deleted; nothing changed"
             )
             return
         report = tickets_purge(
@@ -69,3 +72,8 @@ class Command(BaseCommand):
         )
         if report.mail:
             self.stdout.write(f"deleted {report.mail} mail source(s) older than {text}")
+        tallies = prune_tallies()
+        if tallies:
+            self.stdout.write(
+                f"deleted {tallies} failure count(s) older than {TALLY_KEEP.days} days"
+            )
