@@ -201,6 +201,24 @@ def password_set_by_admin(*, actor: Any, user: Any, request: HttpRequest) -> int
     return len(ended)
 
 
+@transaction.atomic
+def password_set_by_operator(*, user: Any, password: str, username: str) -> int:
+    """``manage.py changepassword``: validate and set ``user``'s password, end every session
+    and socket of theirs, record it (``username`` names who ran the command) and tell them."""
+    password_validation.validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    ended = _end_sessions(UserSession.objects.filter(user=user), reason="password_changed")
+    record_event(
+        "password_changed",
+        username=username,
+        resource=_resource(user),
+        details={"by_command": True, "sessions_ended": len(ended)},
+    )
+    _notify(user, what="An operator set a new password for your account.")
+    return len(ended)
+
+
 # --- Second factors -----------------------------------------------------------------------
 
 

@@ -54,6 +54,8 @@ BAD_INPUT: dict[str, list[list[str]]] = {
         ["bob", "--role", "agent"],  # no terminal to ask for the password
     ],
     "resettwofactor": [[], ["nobody"], ["x" * 5000], ["a", "b"]],
+    # No terminal here: refused before the database (the prompts: test_changepassword_command).
+    "changepassword": [["nobody"], ["x" * 5000], ["a", "b"], ["--bogus"]],
     "unlock": [[], ["--ip", "999.1.1.1"], ["--ip", "::g"], ["--ip"]],
     "backup": [["--keep-days", "0"], ["--keep-days", "abc"], ["--keep-days", HUGE], []],
     "verifybackup": [
@@ -116,6 +118,7 @@ WITHOUT_DATABASE: dict[str, list[str]] = {
     "bootstrapadmin": [],
     "createstaff": ["bob", "--role", "agent", "--password-file", "{password}"],
     "resettwofactor": ["bob"],
+    "changepassword": ["bob"],
     "unlock": ["bob"],
     "backup": [],
     "verifybackup": ["--latest"],

@@ -119,6 +119,7 @@ if PRODUCTION:
 INSTALLED_APPS = [
     "daphne",
     "accounts.admin_apps.OTPAdminConfig",  # django.contrib.admin with an OTP-protected site
+    "accounts",  # before auth: its changepassword command replaces Django's
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -130,7 +131,6 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "ticketsystem",
-    "accounts",
     "tickets",
     "audit",
     "ops",
