@@ -22,7 +22,7 @@ KNOWN_ACTIONS = [
     "decrypt_failed", "attachment_downloaded", "exported", "erased", "purged",
     "backup_created", "backup_restored", "keys_rotated", "user_created",
     "mail_quarantined", "mail_rejected", "mail_bounced", "mail_forged_token", "mail_released",
-    "mail_deleted",
+    "mail_deleted", "audit_reanchored",
 ]  # fmt: skip
 
 

@@ -5,6 +5,11 @@ of a later head kept elsewhere shows what is missing. Each backup manifest carri
 at the dump's snapshot (``audit_head``), the monitor's state file the head it last verified,
 and every security log line ``seq=``/``hash=``. ``verifyaudit`` and ``monitor`` compare the
 table with the newest anchors they can read, with no flags.
+
+After a deliberate restore of an older backup the newer anchors rightly say rows are missing.
+``verifyaudit --reanchor --reason …`` then appends an ``audit_reanchored`` event to the chain
+(signed like every row) naming the anchors it supersedes; from then on those anchors (that
+seq with that hash) are not compared any more, every other one still is.
 """
 
 from __future__ import annotations
@@ -82,9 +87,52 @@ def anchor_problem(result: ChainResult, anchors: list[Anchor]) -> str | None:
     return None
 
 
+REANCHORED = "audit_reanchored"
+
+
+def superseded() -> set[tuple[int, str]]:
+    """The anchors (seq, hash) that ``audit_reanchored`` events in the chain set aside."""
+    from audit.models import SecurityEvent
+
+    found = set()
+    for details in SecurityEvent.objects.filter(action=REANCHORED).values_list(
+        "details", flat=True
+    ):
+        for item in details.get("superseded", []) if isinstance(details, dict) else []:
+            if head := parse_head(item):
+                found.add(head)
+    return found
+
+
 def verify_anchored(batch_size: int = 2000) -> tuple[ChainResult, str | None, list[Anchor]]:
-    """Verify the chain, then compare it with every anchor found: (result, problem, anchors)."""
+    """Verify the chain, then compare it with every anchor found that no re-anchoring set
+    aside: (result, problem, anchors)."""
     result = verify_chain(batch_size=batch_size)
     anchors = [a for a in (state_file_anchor(), backup_anchor()) if a is not None]
+    if anchors and result.ok:
+        aside = superseded()
+        anchors = [a for a in anchors if (a.seq, a.hash) not in aside]
     problem = anchor_problem(result, anchors) if result.ok else None
     return result, problem, anchors
+
+
+def reanchor(*, reason: str, username: str) -> tuple[ChainResult, list[Anchor]]:
+    """Set aside every anchor the (otherwise intact) chain no longer matches, with a signed
+    ``audit_reanchored`` event; returns the chain's state and the anchors set aside (none
+    when every anchor holds: then nothing is recorded)."""
+    from audit.events import record_event
+
+    result, problem, anchors = verify_anchored()
+    if not result.ok or problem is None:
+        return result, []
+    stale = [a for a in anchors if anchor_problem(result, [a])]
+    record_event(
+        REANCHORED,
+        username=username,
+        resource=f"audit:seq {result.last_seq}",
+        details={
+            "reason": reason,
+            "superseded": [{"seq": a.seq, "hash": a.hash, "source": a.source} for a in stale],
+        },
+    )
+    return result, stale

@@ -13,6 +13,7 @@ from django.db import connection
 
 from audit.chain import verify_chain
 from audit.events import GENESIS, record_event
+from audit.models import SecurityEvent
 
 
 @pytest.fixture(autouse=True)
@@ -191,3 +192,52 @@ def test_a_rewritten_anchored_row_is_caught(chain, anchors_elsewhere):
 def test_a_damaged_state_file_is_no_anchor(chain, anchors_elsewhere, content):
     anchors_elsewhere.MONITOR_STATE_FILE.write_text(content)
     assert "no anchor found" in verify()
+
+
+def test_after_a_deliberate_older_restore_reanchor_sets_the_newer_anchors_aside(
+    chain, anchors_elsewhere
+):
+    anchor_in_monitor_state(anchors_elsewhere, chain[6])
+    as_db_owner("DELETE FROM audit_securityevent WHERE seq >= 5", [])  # the older set's chain
+    with pytest.raises(CommandError, match="the chain ends at seq 4"):
+        verify()
+
+    assert verify("--reanchor", "restored the 02:00 set after a disk failure") == (
+        "audit chain re-anchored at seq 4; set aside: the monitor state (seq 6)\n"
+    )
+
+    event = SecurityEvent.objects.get(action="audit_reanchored")
+    assert event.seq == 5 and event.actor_username.startswith("cli")
+    assert event.details["reason"] == "restored the 02:00 set after a disk failure"
+    assert "head matches no anchor found" in verify()  # the set-aside anchor is not compared
+    record_event("logout", username="user1")  # seq 6 again, with another hash
+    assert "6 events verified" in verify()
+    assert verify("--reanchor", "a second time, nothing to do") == (
+        "nothing to re-anchor: the chain matches every anchor\n"
+    )
+    assert SecurityEvent.objects.filter(action="audit_reanchored").count() == 1
+
+
+def test_a_new_anchor_after_reanchoring_is_compared_again(chain, anchors_elsewhere):
+    anchor_in_monitor_state(anchors_elsewhere, chain[6])
+    as_db_owner("DELETE FROM audit_securityevent WHERE seq >= 5", [])
+    verify("--reanchor", "restored the 02:00 set after a disk failure")
+    newest = record_event("logout", username="user1")
+    anchor_in_monitor_state(anchors_elsewhere, newest)
+    as_db_owner("DELETE FROM audit_securityevent WHERE seq >= %s", [newest.seq])
+
+    with pytest.raises(CommandError, match=f"recorded seq {newest.seq}"):
+        verify()
+
+
+@pytest.mark.parametrize("reason", ["", "short", "x" * 201])
+def test_reanchor_needs_a_reason(chain, reason):
+    with pytest.raises(CommandError, match="give the reason in 10 to 200 characters"):
+        verify("--reanchor", reason)
+
+
+def test_a_broken_chain_is_not_reanchored(chain, anchors_elsewhere):
+    as_db_owner("UPDATE audit_securityevent SET ip = '203.0.113.66' WHERE seq = 3", [])
+    with pytest.raises(CommandError, match=r"BROKEN at seq 3: .*cannot be re-anchored"):
+        verify("--reanchor", "hide the edited row please")
+    assert not SecurityEvent.objects.filter(action="audit_reanchored").exists()

@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.chain import find_seq_hash
-from ops.audit_anchors import verify_anchored
-from ops.cli import check_batch_size
+from ops.audit_anchors import reanchor, verify_anchored
+from ops.cli import check_batch_size, cli_username
 
 
 class Command(BaseCommand):
@@ -26,9 +26,25 @@ class Command(BaseCommand):
             "--checkpoint", type=Path, help="file remembering the last verified row"
         )
         parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument(
+            "--reanchor",
+            metavar="REASON",
+            help="after a deliberate restore of an older backup: record (as a signed event) "
+            "that the anchors the intact chain no longer reaches are set aside, and why",
+        )
 
-    def handle(self, *args: Any, checkpoint: Path | None, batch_size: int, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        checkpoint: Path | None,
+        batch_size: int,
+        reanchor: str | None,
+        **options: Any,
+    ) -> None:
         check_batch_size(batch_size)
+        if reanchor is not None:
+            self._reanchor(reanchor)
+            return
         remembered = self._read_checkpoint(checkpoint) if checkpoint else None
         result, problem, anchors = verify_anchored(batch_size=batch_size)
         if not result.ok:
@@ -54,6 +70,22 @@ class Command(BaseCommand):
             f"audit chain OK: {result.checked} events verified, last seq {result.last_seq}; "
             f"head matches {against}"
         )
+
+    def _reanchor(self, reason: str) -> None:
+        reason = " ".join(reason.split())
+        if not 10 <= len(reason) <= 200:
+            raise CommandError("--reanchor: give the reason in 10 to 200 characters")
+        result, stale = reanchor(reason=reason, username=cli_username())
+        if not result.ok:
+            raise CommandError(
+                f"audit chain BROKEN at seq {result.first_bad_seq}: {result.reason}; "
+                "a broken chain cannot be re-anchored"
+            )
+        if not stale:
+            self.stdout.write("nothing to re-anchor: the chain matches every anchor")
+            return
+        aside = "; ".join(f"{a.source} (seq {a.seq})" for a in stale)
+        self.stdout.write(f"audit chain re-anchored at seq {result.last_seq}; set aside: {aside}")
 
     def _read_checkpoint(self, path: Path) -> tuple[int, str] | None:
         if not path.exists():
