@@ -387,13 +387,14 @@ def test_nginx_terminates_tls_limits_login_and_passes_the_client_ip():
     assert "client_body_buffer_size ${CLIENT_MAX_BODY_SIZE};" in site
     login = site.split("location = /accounts/login/ {", 1)[1].split("}", 1)[0]
     assert "limit_req zone=login" in login
-    assert "limit_req_zone $binary_remote_addr zone=login:10m rate=10r/m;" in site
+    assert "limit_req_zone $client_net zone=login:10m rate=10r/m;" in site
     assert "location = /metrics { return 404; }" in site
     # Websocket handshake floods stop at nginx, per address, before daphne sees them.
     sockets = site.split("location /ws/ {", 1)[1].split("}", 1)[0]
     assert "limit_req zone=ws burst=20 nodelay;" in sockets
     assert "limit_conn wsconn 40;" in sockets
-    assert "limit_req_zone $binary_remote_addr zone=ws:10m rate=30r/m;" in site
+    assert "limit_req_zone $client_net zone=ws:10m rate=30r/m;" in site
+    assert "$binary_remote_addr" not in site  # every limit counts the client's network
     assert "return 301 https://${SITE_HOST}$request_uri;" in site
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in proxy
     # Pages to gunicorn, websockets to daphne.
@@ -477,3 +478,37 @@ def test_the_update_script_audits_pins_backs_up_rebuilds_and_restarts(
         "docker compose exec -T cron python manage.py securitycheck",
         "docker image prune -f",
     ]
+
+
+def _nginx_client_net(address: str) -> str:
+    """$client_net for $remote_addr as nginx computes it: the map's regexes in order, the
+    first match wins, named captures substituted."""
+    site = (DEPLOY / "nginx/templates/ticketsystem.conf.template").read_text()
+    block = site.split("map $remote_addr $client_net {", 1)[1].split("\n}", 1)[0]
+    for line in block.strip().splitlines():
+        if line.strip().startswith("#"):
+            continue
+        pattern, value = line.strip().rstrip(";").rsplit(None, 1)
+        pattern = pattern.strip('"')
+        if pattern == "default":
+            return address
+        if found := re.match(pattern.removeprefix("~"), address):
+            return re.sub(r"\$(\w+)", lambda m: found.group(m.group(1)), value)
+    raise AssertionError("the map has no default")
+
+
+def test_nginx_limits_count_an_ipv6_client_by_its_64():
+    one_64 = [
+        "2001:db8::1",
+        "2001:db8::ffff:1:2:3",
+        "2001:db8:0:0:1::",
+        "2001:db8:0:0:abcd:ef01:2345:6789",
+        "2001:db8:0::7",
+    ]
+    assert len({_nginx_client_net(a) for a in one_64}) <= 3
+    others = ["2001:db8:0:1::1", "2001:db8:1::1", "2001:db9::1", "fe80::1", "::1"]
+    keys = {_nginx_client_net(a) for a in others}
+    assert len(keys) == len(others) and not keys & {_nginx_client_net(a) for a in one_64}
+    assert _nginx_client_net("2001:db8:0:1:2:3:4:5") == "2001:db8:0:1"
+    assert _nginx_client_net("192.0.2.7") == "192.0.2.7"
+    assert _nginx_client_net("::ffff:192.0.2.7") == "192.0.2.7"
