@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import TOTPDevice
 from tests.browser.conftest import CSP_LISTENER, Remote, in_browser
+from tests.browser.test_login_flow import code_for
 from tests.conftest import make_user
 from tests.live.conftest import live_session
 from tickets import services
@@ -231,9 +232,18 @@ def test_no_page_scrolls_sideways_at_360_px(
     newcomer.click("button[type=submit]")
     newcomer.wait_for_url("**/accounts/2fa/setup/")
     wide.append(_fits(newcomer, newcomer.url, tmp_path, "enrol"))
-    visited += 4
+    secret = newcomer.locator("#totp-secret").get_attribute("data-secret")
+    newcomer.fill("#id_code", code_for(secret))
+    newcomer.click("text=Confirm")
+    newcomer.wait_for_selector("#backup-codes")  # the new backup codes, shown once
+    scroll, inner = newcomer.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    newcomer.screenshot(path=str(tmp_path / "backup-codes-new.png"), full_page=True)
+    wide.append(f"the new backup codes are {scroll} px wide" if scroll > inner else None)
+    visited += 5
 
-    assert visited == len(_agent_pages(desk)) + len(MANAGER_PAGES) + 4
+    assert visited == len(_agent_pages(desk)) + len(MANAGER_PAGES) + 5
     failing = [line for line in wide if line]
     assert not failing, "\n".join([*failing, f"screenshots in {tmp_path}"])
     assert len(list(tmp_path.glob("*.png"))) == visited
