@@ -98,3 +98,19 @@ def test_seeding_twice_keeps_one_vocabulary():
     call_command("seeddemo", tickets=20, agents=2)
     call_command("seeddemo", tickets=20, agents=2)
     assert Tag.objects.count() == 8
+
+
+def test_seeded_agents_have_names_to_show():
+    from django.contrib.auth import get_user_model
+
+    call_command("seeddemo", tickets=5, agents=3)
+    agents = (
+        get_user_model()
+        .objects.filter(username__startswith="demo.")
+        .exclude(username="demo.manager")
+    )
+    assert [a.get_full_name() for a in agents.order_by("id")] == [
+        "Anna Schmidt",
+        "Ben Novak",
+        "Chiara Rossi",
+    ]

@@ -202,7 +202,12 @@ class Command(BaseCommand):
         for i in range(n):
             username = f"demo.{FIRST[i % len(FIRST)].lower()}{i // len(FIRST) or ''}"
             user, created = user_model.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@example.org"}
+                username=username,
+                defaults={
+                    "email": f"{username}@example.org",
+                    "first_name": FIRST[i % len(FIRST)],
+                    "last_name": LAST[i % len(LAST)],
+                },
             )
             if created:
                 user.set_unusable_password()
