@@ -15,6 +15,7 @@ from accounts.models import TOTPDevice
 from tests.browser.conftest import CSP_LISTENER, Remote, in_browser
 from tests.browser.test_login_flow import code_for
 from tests.conftest import make_user
+from tests.helpers import PNG, upload
 from tests.live.conftest import live_session
 from tickets import services
 from tickets.agent_models import CannedResponse
@@ -90,9 +91,9 @@ def open_at(browser: Remote, live_url: str) -> Any:
 
 @pytest.fixture
 def desk(db: Any) -> dict[str, Any]:
-    """A queue with an agent, a colleague and a manager; long subjects and names, a long
-    unbroken word in a comment, a closed ticket, a tag, a saved view, a canned response, a
-    followed ticket and a mention: every page has something to show."""
+    """A queue with an agent, a colleague and a manager; long subjects and names, long
+    unbroken words in a comment and a file name, a closed ticket, a tag, a saved view, a
+    canned response, a followed ticket and a mention: every page has something to show."""
     alpha = Queue.objects.create(name="Alpha support and a long queue name", slug="alpha")
     agent = make_user("alice", "agent", first_name="Alice", last_name="Agentwithalongname")
     colleague = make_user("carol", "agent")
@@ -118,6 +119,9 @@ def desk(db: Any) -> dict[str, Any]:
     services.comment_add(actor=agent, ticket=tickets[0], body=f"See {UNBROKEN} for the map.")
     services.comment_add(
         actor=colleague, ticket=tickets[0], body="@alice please look at this", is_internal=True
+    )
+    services.attachment_add(
+        actor=agent, ticket=tickets[0], upload=upload("screenshot_" + "x" * 80 + ".png", PNG)
     )
     services.ticket_follow(actor=agent, ticket=tickets[0])
     closed = tickets[1]
