@@ -83,6 +83,14 @@ class TicketFilterForm(forms.Form):
     def clean_sort(self) -> str:
         return self.cleaned_data.get("sort") or listing.DEFAULT_SORT
 
+    def active_filters(self) -> int:
+        """How many filters differ from the defaults (the phone's folded "Filter" shows it)."""
+        data = getattr(self, "cleaned_data", {})
+        chosen = [data.get(name) for name in ("q", "queue", "priority", "assignee", "due", "tag")]
+        return sum(1 for value in chosen if value not in (None, "")) + (
+            data.get("status", "active") != "active"
+        )
+
 
 class TicketCreateForm(forms.Form):
     queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None)

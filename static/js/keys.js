@@ -59,6 +59,10 @@
   function search() {
     var field = document.querySelector("input[name=q]");
     if (field) {
+      var folded = field.closest("details");
+      if (folded) {
+        folded.open = true;  // the list's filters fold away on phones
+      }
       field.focus();
       field.select();
       return true;

@@ -4,6 +4,13 @@
 (function () {
   "use strict";
 
+  // Wide screens show the filters, folded only on phones (for browsers whose CSS cannot
+  // unfold a <details>: static/css/app.css).
+  var filterToggle = document.querySelector("[data-filter-toggle]");
+  if (filterToggle && window.matchMedia("(min-width: 601px)").matches) {
+    filterToggle.open = true;
+  }
+
   // Filters apply as soon as one changes (the Apply button stays for pages without script).
   var filterForm = document.querySelector("form[data-autosubmit]");
   if (filterForm) {
@@ -181,6 +188,7 @@
       tr.classList.add("overdue");
     }
     tr.setAttribute("data-ticket-id", ticket.id);
+    tr.setAttribute("data-key-item", "");  // j/k move through it (static/js/keys.js)
     var ref = Live.el("td", "ref");
     ref.appendChild(Live.link(ticket.url, null, ticket.ref));
     var subject = Live.el("td", "subject");

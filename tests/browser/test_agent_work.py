@@ -103,3 +103,42 @@ def test_a_reply_written_and_sent_with_the_keyboard_only(
     assert not comment.is_internal
     check(page, lambda p: expect(p).to_have_url(re.compile(rf"#c-{comment.pk}$")))
     assert page.problems == []
+
+
+def test_the_list_is_worked_with_the_keyboard_only(
+    browser: Any, live_url: str, agent: Any, queue_a: Any
+) -> None:
+    _first, second, third = (
+        services.ticket_create(actor=agent, queue=queue_a, subject=subject)
+        for subject in ("Printer jam", "Mouse broken", "Screen flickers")
+    )
+    page = open_as(browser, live_url, live_session(agent))
+    page.goto("/tickets/")  # newest first: third, second, first
+    check(page, lambda p: expect(p.locator("tbody tr[data-key-item]")).to_have_count(3))
+    page.keyboard.press("?")
+    check(page, lambda p: expect(p.locator("[data-keys-help]")).to_be_visible())
+    page.keyboard.press("Escape")
+    page.keyboard.press("/")
+    check(page, lambda p: expect(p.locator("#id_q")).to_be_focused())
+    page.keyboard.type("jk")  # typed into the search field, no shortcut fires
+    check(page, lambda p: expect(p.locator("#id_q")).to_have_value("jk"))
+    page.locator("#id_q").fill("")
+    page.locator("#id_q").blur()
+    for key in ("j", "j", "k", "j"):
+        page.keyboard.press(key)
+    current = page.locator("tbody tr.key-current")
+    check(page, lambda p: expect(p.locator("tbody tr.key-current")).to_have_count(1))
+    assert current.get_attribute("data-ticket-id") == str(second.pk)
+    page.keyboard.press("k")
+    assert current.get_attribute("data-ticket-id") == str(third.pk)
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{second.get_absolute_url()}")
+    page.keyboard.press("r")
+    check(page, lambda p: expect(p.locator("#id_body")).to_be_focused())
+    page.keyboard.type("On it.")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("text=Reply added.")
+    [comment] = Comment.objects.all()
+    assert (comment.ticket_id, str(comment.body)) == (second.pk, "On it.")
+    assert page.problems == []

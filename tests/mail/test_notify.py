@@ -130,3 +130,53 @@ def test_a_template_with_an_unknown_placeholder_is_refused(queue_a: Queue) -> No
     options = QueueMailSettings(queue=queue_a, resolved_template="Hi {contact.email.__class__}")
     with pytest.raises(ValidationError, match="Unknown placeholder"):
         options.full_clean()
+
+
+def test_a_mentioned_colleague_is_mailed_a_link_to_the_note_not_its_text(
+    smtp: SmtpServer, agent: Any, colleague: Any, ticket: Ticket
+) -> None:
+    note = services.comment_add(
+        actor=agent, ticket=ticket, body="@carol the door code is 4711", is_internal=True
+    )
+    run_worker()
+    [received] = smtp.wait_for(1)
+    assert received.rcpt_tos == ["carol@example.org"]
+    message = received.message
+    assert message["Subject"] == f"[{ticket.reference}] Mentioned in a note: VPN down"
+    assert message["Auto-Submitted"] == "auto-generated"
+    link = f"https://helpdesk.example.org/tickets/{ticket.reference}/#c-{note.pk}"
+    assert link in message.get_content()
+    assert "by alice" in message.get_content()
+    assert "4711" not in received.data.decode()  # the note stays in the helpdesk
+    assert "rita@example.com" not in received.data.decode()
+    assert OutboundMail.objects.get().kind == "mention"
+
+
+def test_no_mention_mail_to_an_agent_who_cannot_see_the_ticket(
+    smtp: SmtpServer, agent: Any, agent_b: Any, ticket: Ticket
+) -> None:
+    services.comment_add(actor=agent, ticket=ticket, body="@bob have a look", is_internal=True)
+    run_worker()
+    assert not OutboundMail.objects.exists()  # bob works another queue: he learns nothing
+
+
+def test_no_mention_mail_for_a_public_reply_or_ones_own_name(
+    smtp: SmtpServer, agent: Any, colleague: Any, queue_a: Queue
+) -> None:
+    ticket = services.ticket_create(actor=agent, queue=queue_a, subject="No requester")
+    services.comment_add(actor=agent, ticket=ticket, body="@carol see the reply")  # public
+    services.comment_add(actor=agent, ticket=ticket, body="@alice note to self", is_internal=True)
+    run_worker()
+    assert not OutboundMail.objects.exists()
+
+
+def test_the_mention_notice_follows_the_preference_and_the_in_app_one_stays(
+    smtp: SmtpServer, agent: Any, colleague: Any, ticket: Ticket
+) -> None:
+    from tickets.agent_models import Notification
+
+    MailNotificationPreference.objects.create(user=colleague, on_mention=False)
+    services.comment_add(actor=agent, ticket=ticket, body="@carol FYI", is_internal=True)
+    run_worker()
+    assert not OutboundMail.objects.exists()
+    assert Notification.objects.filter(user=colleague).count() == 1

@@ -67,3 +67,50 @@ def test_seeded_tickets_carry_the_due_dates_and_history_the_services_would_give(
         == (a.ticket.queue_id, "New", a.ticket.get_status_display(), a.ticket.updated_at)
         for a in changed
     )
+
+
+def test_it_seeds_the_tag_vocabulary_and_tags_a_share_of_the_tickets(capsys):
+    from tickets.organising_models import Tag
+
+    call_command("seeddemo", tickets=400, agents=3, batch_size=150)
+    assert sorted(Tag.objects.values_list("slug", flat=True)) == [
+        "billing",
+        "bug",
+        "feature-request",
+        "gdpr",
+        "hardware",
+        "onboarding",
+        "urgent-customer",
+        "vpn",
+    ]
+    tagged = Ticket.objects.filter(tags__isnull=False).distinct().count()
+    assert 0.2 * 400 < tagged < 0.5 * 400
+    assert all(tag.tickets.exists() for tag in Tag.objects.all())
+    assert f"({tagged} tagged)" in capsys.readouterr().out
+    # A tag reaches its tickets both ways.
+    vpn = Tag.objects.get(slug="vpn")
+    assert Ticket.objects.filter(tags=vpn).count() == vpn.tickets.count() > 0
+
+
+def test_seeding_twice_keeps_one_vocabulary():
+    from tickets.organising_models import Tag
+
+    call_command("seeddemo", tickets=20, agents=2)
+    call_command("seeddemo", tickets=20, agents=2)
+    assert Tag.objects.count() == 8
+
+
+def test_seeded_agents_have_names_to_show():
+    from django.contrib.auth import get_user_model
+
+    call_command("seeddemo", tickets=5, agents=3)
+    agents = (
+        get_user_model()
+        .objects.filter(username__startswith="demo.")
+        .exclude(username="demo.manager")
+    )
+    assert [a.get_full_name() for a in agents.order_by("id")] == [
+        "Anna Schmidt",
+        "Ben Novak",
+        "Chiara Rossi",
+    ]

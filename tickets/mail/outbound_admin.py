@@ -34,7 +34,7 @@ class QueueMailSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(MailNotificationPreference)
 class MailNotificationPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "on_assignment", "on_requester_reply"]
+    list_display = ["user", "on_assignment", "on_requester_reply", "on_mention"]
     autocomplete_fields = ["user"]
 
 

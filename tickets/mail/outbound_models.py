@@ -58,6 +58,7 @@ class OutboundMail(models.Model):
         RESOLVED = "resolved", "Resolved note"
         ASSIGNED = "assigned", "Assignment notice"
         REQUESTER_REPLIED = "requester_replied", "Requester reply notice"
+        MENTION = "mention", "Mention notice"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -159,6 +160,9 @@ class MailNotificationPreference(models.Model):
     )
     on_requester_reply = models.BooleanField(
         default=True, help_text="Mail me when the requester answers a ticket assigned to me."
+    )
+    on_mention = models.BooleanField(
+        default=True, help_text="Mail me when a colleague mentions me in an internal note."
     )
 
     def __str__(self) -> str:

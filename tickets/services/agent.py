@@ -21,6 +21,7 @@ from tickets.live.publish import publish, to_json
 from tickets.models import Comment, Status, Ticket, user_display
 from tickets.services.base import lock, validate
 from tickets.services.contacts import contact_get_or_create
+from tickets.services.mail_out import mail_on_mention
 from tickets.services.tickets import ticket_set_contact
 from ticketsystem.roles import is_manager, is_staff_member
 
@@ -106,6 +107,7 @@ def notify_mentions(*, actor: Any, ticket: Ticket, comment: Comment) -> list[Not
         )
     for note in made:
         _announce(note, ticket, author)
+        mail_on_mention(actor=author, ticket=ticket, comment=comment, agent=note.user)
     return made
 
 

@@ -8,8 +8,9 @@ database task backend the task is a row in the same transaction; with the immedi
 
 Rules: no mail for internal notes; none to a requester without a usable address, whose
 address bounced, or whose own mail was automatic (an auto-reply gets no acknowledgement);
-agents get mail on assignment to them and on their requester's reply, as their preference
-says, never about what they did themselves.
+agents get mail on assignment to them, on their requester's reply and when a colleague
+mentions them in an internal note, as their preference says, never about what they did
+themselves; an agent's notice names the ticket and links to it, never carries message text.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tickets import access
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.live.events import delivery_event
 from tickets.mail.headers import (
@@ -58,6 +60,13 @@ MESSAGE_ID_KINDS = {
     Kind.RESOLVED: "note",
     Kind.ASSIGNED: "notify",
     Kind.REQUESTER_REPLIED: "notify",
+    Kind.MENTION: "notify",
+}
+# What an agent's notice says happened (its subject and first line).
+NOTICES = {
+    Kind.ASSIGNED: "Assigned to you",
+    Kind.REQUESTER_REPLIED: "Requester replied",
+    Kind.MENTION: "Mentioned in a note",
 }
 # SMTP codes that will not get better by trying again.
 PERMANENT_CODES = range(500, 600)
@@ -100,6 +109,13 @@ def mail_on_assigned(*, actor: Any, ticket: Ticket) -> None:
     """Tell the new assignee, unless they assigned it to themselves."""
     if ticket.assignee_id is not None:
         _notify_agent(ticket, actor, Kind.ASSIGNED, "on_assignment")
+
+
+def mail_on_mention(*, actor: Any, ticket: Ticket, comment: Comment, agent: Any) -> None:
+    """Tell a colleague an internal note mentions them, if they can see the ticket: a link to
+    the note, not its text."""
+    if access.can_see_ticket(agent, ticket):
+        _notify_agent(ticket, actor, Kind.MENTION, "on_mention", agent, f"#c-{comment.pk}")
 
 
 def mail_on_status(*, actor: Any, ticket: Ticket) -> None:
@@ -234,8 +250,10 @@ def _enqueue(
     return mail
 
 
-def _notify_agent(ticket: Ticket, actor: Any, kind: str, preference: str) -> None:
-    agent = ticket.assignee
+def _notify_agent(
+    ticket: Ticket, actor: Any, kind: str, preference: str, agent: Any = None, anchor: str = ""
+) -> None:
+    agent = agent or ticket.assignee
     if agent is None or agent == staff_user(actor) or not agent.is_active or not agent.email:
         return
     wanted = MailNotificationPreference.objects.filter(user=agent).values_list(
@@ -247,8 +265,8 @@ def _notify_agent(ticket: Ticket, actor: Any, kind: str, preference: str) -> Non
         address = validate_address(agent.email)
     except HeaderValueError:
         return
-    what = "Assigned to you" if kind == Kind.ASSIGNED else "Requester replied"
-    path = ticket.get_absolute_url()
+    what = NOTICES[kind]
+    path = ticket.get_absolute_url() + anchor
     link = f"{settings.MAIL_SITE_URL}{path}" if settings.MAIL_SITE_URL else path
     who = staff_user(actor)
     by = f" by {who.get_username()}" if who is not None else ""

@@ -21,7 +21,7 @@ from tickets.templatetags.timefmt import due_text, relative, time_tag
 register = template.Library()
 
 ROW = (
-    '<tr data-ticket-id="{pk}" class="status-{status}{overdue_class}">'
+    '<tr data-ticket-id="{pk}" data-key-item class="status-{status}{overdue_class}">'
     '<td class="select"><input type="checkbox" name="tickets" value="{ref}" form="bulk-form"'
     ' aria-label="Select {ref}"></td>'
     '<td class="ref"><a href="{url}">{ref}</a></td>'

@@ -23,6 +23,7 @@ from tickets.models import (
     Ticket,
     TicketBody,
 )
+from tickets.organising_models import Tag
 from tickets.services import activity_for, apply_sla
 from ticketsystem.roles import AGENT, MANAGER
 
@@ -107,6 +108,19 @@ TOPICS = [
     "invoice",
     "address",
 ]
+# The managed tag vocabulary (managers keep it on the admin site); about a third of the
+# tickets carry one or two of these.
+TAGS = [
+    "billing",
+    "bug",
+    "feature-request",
+    "gdpr",
+    "hardware",
+    "onboarding",
+    "urgent-customer",
+    "vpn",
+]
+TAGGED_SHARE = 0.35
 OBJECTS = ["chair", "monitor", "docking station", "door badge", "headset", "keyboard"]
 SENTENCES = [
     "This started after the update yesterday.",
@@ -162,10 +176,16 @@ class Command(BaseCommand):
             queues = self._queues()
             agents_by_queue = self._agents(queues, options["agents"], rng)
             contacts = self._contacts(max(count // 5, 1), rng, options["batch_size"])
-        made = self._tickets(count, queues, agents_by_queue, contacts, rng, options["batch_size"])
+            tags = self._tags()
+        # Tags draw from a generator of their own: the rest of the data stays as it was.
+        self.tag_rng = random.Random(f"tags:{options['seed']}")
+        made = self._tickets(
+            count, queues, agents_by_queue, contacts, tags, rng, options["batch_size"]
+        )
         self.stdout.write(
-            f"seeded {made['tickets']} tickets, {made['comments']} comments, "
-            f"{len(contacts)} contacts in {time.monotonic() - started:.1f}s"
+            f"seeded {made['tickets']} tickets ({made['tagged']} tagged), "
+            f"{made['comments']} comments, {len(contacts)} contacts "
+            f"in {time.monotonic() - started:.1f}s"
         )
 
     def _queues(self) -> list[Queue]:
@@ -182,7 +202,12 @@ class Command(BaseCommand):
         for i in range(n):
             username = f"demo.{FIRST[i % len(FIRST)].lower()}{i // len(FIRST) or ''}"
             user, created = user_model.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@example.org"}
+                username=username,
+                defaults={
+                    "email": f"{username}@example.org",
+                    "first_name": FIRST[i % len(FIRST)],
+                    "last_name": LAST[i % len(LAST)],
+                },
             )
             if created:
                 user.set_unusable_password()
@@ -200,6 +225,19 @@ class Command(BaseCommand):
             manager.save(update_fields=["password"])
             manager.groups.add(Group.objects.get(name=MANAGER))
         return by_queue
+
+    def _tags(self) -> list[Tag]:
+        return [Tag.objects.get_or_create(slug=name, defaults={"name": name})[0] for name in TAGS]
+
+    def _tags_for(self, ticket: Ticket, tags: list[Tag]) -> list[Tag]:
+        rng = self.tag_rng
+        if rng.random() >= TAGGED_SHARE:
+            return []
+        chosen = rng.sample(tags, k=rng.choice((1, 1, 2)))
+        vpn = next((tag for tag in tags if tag.slug == "vpn"), None)
+        if vpn is not None and "VPN" in ticket.subject and vpn not in chosen:
+            chosen.append(vpn)
+        return chosen
 
     def _contacts(self, n: int, rng: random.Random, batch: int) -> list[Contact]:
         contacts = []
@@ -229,11 +267,13 @@ class Command(BaseCommand):
         queues: list[Queue],
         agents_by_queue: dict[int, list[Any]],
         contacts: list[Contact],
+        tags: list[Tag],
         rng: random.Random,
         batch: int,
     ) -> dict[str, int]:
         now = timezone.now()
-        made = {"tickets": 0, "comments": 0}
+        made = {"tickets": 0, "comments": 0, "tagged": 0}
+        tagging = Tag.tickets.through
         priorities = [
             Priority.LOW,
             Priority.NORMAL,
@@ -323,6 +363,13 @@ class Command(BaseCommand):
                         )
                 Comment.objects.bulk_create(comments, batch_size=batch)
                 Activity.objects.bulk_create(activities, batch_size=batch)
+                links = [
+                    tagging(tag_id=tag.pk, ticket_id=ticket.pk)
+                    for ticket in tickets
+                    for tag in self._tags_for(ticket, tags)
+                ]
+                tagging.objects.bulk_create(links, batch_size=batch)
+            made["tagged"] += len({link.ticket_id for link in links})
             made["tickets"] += len(tickets)
             made["comments"] += len(comments)
         return made
