@@ -6,6 +6,8 @@ written, whoever reads them later. Pages translate the codes with these maps ins
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 STATUS_LABELS = {
@@ -27,4 +29,32 @@ VERB_LABELS = {
     "subject": _("changed subject"),
     "attached": _("attached a file"),
     "purged": _("purged personal data"),
+    "tagged": _("changed tags"),
 }
+MAIL_STATE_LABELS = {
+    "queued": _("queued"),
+    "sent": _("sent"),
+    "failed": _("failed"),
+    "bounced": _("bounced"),
+}
+# History lines keep the English label a status or priority change had ("Open", "High"):
+# these find the reader's word for it.
+_BY_ENGLISH: dict[str, dict[str, Any]] = {
+    "status": {
+        "New": "new",
+        "Open": "open",
+        "Pending": "pending",
+        "Resolved": "resolved",
+        "Closed": "closed",
+    },
+    "priority": {"Low": 1, "Normal": 2, "High": 3, "Urgent": 4},
+}
+
+
+def activity_value(verb: str, value: str) -> str:
+    """A history line's old or new value in the reader's language (names stay as written)."""
+    code = _BY_ENGLISH.get(verb, {}).get(value)
+    if code is None:
+        return value
+    labels: dict[Any, Any] = STATUS_LABELS if verb == "status" else PRIORITY_LABELS
+    return str(labels[code])
