@@ -25,7 +25,9 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from accounts.preferences import users_language
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.live.events import delivery_event
 from tickets.mail.headers import (
@@ -247,16 +249,20 @@ def _notify_agent(ticket: Ticket, actor: Any, kind: str, preference: str) -> Non
         address = validate_address(agent.email)
     except HeaderValueError:
         return
-    what = "Assigned to you" if kind == Kind.ASSIGNED else "Requester replied"
     path = ticket.get_absolute_url()
     link = f"{settings.MAIL_SITE_URL}{path}" if settings.MAIL_SITE_URL else path
     who = staff_user(actor)
-    by = f" by {who.get_username()}" if who is not None else ""
-    body = (
-        f"{what}{by}: ticket {ticket.reference} in {ticket.queue.name}.\n"
-        f"Subject: {ticket.subject}\n\n{link}\n\n"
-        "You get this mail because of your notification preferences."
-    )
+    with users_language(agent):  # the agent's language, not the actor's
+        what = _("Assigned to you") if kind == Kind.ASSIGNED else _("Requester replied")
+        values = {"what": what, "ref": ticket.reference, "queue": ticket.queue.name}
+        if who is not None:
+            values["who"] = who.get_username()
+            first = _("%(what)s by %(who)s: ticket %(ref)s in %(queue)s.") % values
+        else:
+            first = _("%(what)s: ticket %(ref)s in %(queue)s.") % values
+        subject_line = _("Subject: %(subject)s") % {"subject": ticket.subject}
+        why = _("You get this mail because of your notification preferences.")
+        body = f"{first}\n{subject_line}\n\n{link}\n\n{why}"
     subject = f"[{ticket.reference}] {what}: {ticket.subject}"
     _enqueue(ticket, kind, [address], body, subject=subject, auto_submitted=True)
 
@@ -343,7 +349,7 @@ def _send(message: EmailMessage) -> int:
     """Send over the process's open connection; one fresh connection if the server had
     dropped it while idle."""
     key = _smtp_key()
-    for _ in range(2):
+    for _attempt in range(2):
         connection = _smtp.get(key)
         if connection is None:
             connection = get_connection()
