@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import DateTimeField, Model
 from django.db.models.signals import pre_save
+from django.utils.translation import gettext_lazy as _
 
 from ticketsystem.crypto import BlindIndexField, EncryptedFieldMixin
 
@@ -141,15 +142,15 @@ class HistoryRow:
 
 
 _ACTIONS = {
-    LogEntry.Action.CREATE: "created",
-    LogEntry.Action.UPDATE: "changed",
-    LogEntry.Action.DELETE: "deleted",
-    LogEntry.Action.ACCESS: "viewed",
+    LogEntry.Action.CREATE: _("created"),
+    LogEntry.Action.UPDATE: _("changed"),
+    LogEntry.Action.DELETE: _("deleted"),
+    LogEntry.Action.ACCESS: _("viewed"),
 }
 
 
 def action_name(action: int) -> str:
-    return _ACTIONS.get(action, str(action))
+    return str(_ACTIONS.get(action, action))
 
 
 def _field_changes(

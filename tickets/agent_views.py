@@ -118,7 +118,7 @@ def _own_canned(request: HttpRequest, pk: int | None) -> CannedResponse:
         return CannedResponse()
     found = agent_selectors.own_canned(request.user).filter(pk=pk).first()
     if found is None:
-        raise Http404("No such canned response.")
+        raise Http404(_("No such canned response."))
     return found
 
 

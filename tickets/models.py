@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ticketsystem.crypto import BlindIndexField, EncryptedBinaryField, EncryptedTextField
 
@@ -47,12 +48,12 @@ MAX_TEXT = 50_000  # characters in a description or comment
 def validate_printable(value: str) -> None:
     """Reject NUL and other control characters (tab, newline and carriage return are fine)."""
     if any((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in value):
-        raise ValidationError("Remove control characters (such as NUL) from this text.")
+        raise ValidationError(_("Remove control characters (such as NUL) from this text."))
 
 
 def validate_single_line(value: str) -> None:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValidationError("Use a single line without control characters.")
+        raise ValidationError(_("Use a single line without control characters."))
 
 
 class Priority(models.IntegerChoices):

@@ -58,7 +58,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     try:
         page = ticket_page(request, form)
     except PageNotAnInteger:
-        form.add_error(None, "The page number must be a whole number.")
+        form.add_error(None, _("The page number must be a whole number."))
         return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
     query = request.GET.copy()
     query.pop("page", None)
