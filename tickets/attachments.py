@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from audit.events import record_event
@@ -156,12 +157,8 @@ def clean_filename(name: str, content_type: str) -> str:
 
 
 def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
+    """ "25.0 MB", in the reader's language ("25,0 MB")."""
+    return str(filesizeformat(size)).replace("\xa0", " ")
 
 
 @dataclass(frozen=True)
