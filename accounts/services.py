@@ -88,7 +88,7 @@ def _notify(
             "accounts/email/security_notice.txt",
             {
                 "user": user,
-                "what": str(what) % params if params else str(what),
+                "what": str(what % params) if params else str(what),
                 "when": timezone.now(),
                 "ip": client_ip(request) if request is not None else None,
             },
