@@ -31,6 +31,8 @@ VERB_LABELS = {
     "purged": _("purged personal data"),
     "tagged": _("changed tags"),
 }
+# Who acted when no staff member did (tickets.actors: the job's name, or "requester").
+ACTOR_LABELS = {"system": _("system"), "mail": _("mail"), "requester": _("requester")}
 MAIL_STATE_LABELS = {
     "queued": _("queued"),
     "sent": _("sent"),

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tickets.labels import ACTOR_LABELS
 from ticketsystem.crypto import BlindIndexField, EncryptedBinaryField, EncryptedTextField
 
 REFERENCE_RE = re.compile(r"^T-(\d{6,12})$")
@@ -355,7 +356,7 @@ class Comment(models.Model):
             return user_display(self.author)
         if self.author_contact_id is not None:
             contact = self.author_contact
-            return str(contact.name or contact.email or "requester")
+            return str(contact.name or contact.email or ACTOR_LABELS["requester"])
         return "—"
 
 
@@ -407,7 +408,8 @@ class Activity(models.Model):
         """Who did it: a staff member's display name, or the job or "requester" that acted."""
         if self.actor_id is not None:
             return user_display(self.actor)
-        return self.actor_name or "system"
+        name = self.actor_name or "system"
+        return str(ACTOR_LABELS.get(name, name))
 
 
 class AttachmentManager(models.Manager["Attachment"]):

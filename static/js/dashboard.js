@@ -157,7 +157,7 @@
     var li = Live.el("li");
     li.appendChild(Live.timeEl(line.at, Live.ago(line.at)));
     li.appendChild(document.createTextNode(" "));
-    li.appendChild(Live.el("strong", null, line.actor || "system"));
+    li.appendChild(Live.el("strong", null, Live.actorLabel(line.actor)));
     li.appendChild(document.createTextNode(" " + Live.verbLabel(line.verb, line.verb_label) + " "));
     li.appendChild(Live.link(ticket.url, null, ticket.ref + " " + ticket.subject));
     if (line["new"] && line.verb !== "created") {

@@ -104,6 +104,8 @@
     attached: gettext("attached a file"), purged: gettext("purged personal data"),
     tagged: gettext("changed tags"),
   };
+  // Who acted when no staff member did, as events name them (tickets/labels.py ACTOR_LABELS).
+  var ACTOR_LABELS = { system: gettext("system"), mail: gettext("mail"), requester: gettext("requester") };
   var MAIL_STATE_LABELS = {
     queued: gettext("queued"), sent: gettext("sent"), failed: gettext("failed"), bounced: gettext("bounced"),
   };
@@ -123,6 +125,11 @@
 
   function verbLabel(verb, fallback) {
     return VERB_LABELS[verb] || fallback || String(verb);
+  }
+
+  function actorLabel(name) {
+    var key = name || "system";
+    return Object.prototype.hasOwnProperty.call(ACTOR_LABELS, key) ? ACTOR_LABELS[key] : key;
   }
 
   function mailStateLabel(state, fallback) {
@@ -442,6 +449,7 @@
     priorityLabel: priorityLabel,
     verbLabel: verbLabel,
     mailStateLabel: mailStateLabel,
+    actorLabel: actorLabel,
     valueLabel: valueLabel,
     isActive: isActive,
     safeStatus: safeStatus,

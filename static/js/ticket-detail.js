@@ -30,7 +30,7 @@
     var line = lines[lines.length - 1];
     var what = line ? Live.verbLabel(line.verb, line.verb_label) : gettext("changed it");
     var change = line && line["new"] && line.verb !== "created" ? " (" + (line.old ? Live.valueLabel(line.verb, line.old) + " → " : "") + Live.valueLabel(line.verb, line["new"]) + ")" : "";
-    return (event.actor || gettext("Someone")) + " " + what + change + " " + gettext("just now.");
+    return (event.actor ? Live.actorLabel(event.actor) : gettext("Someone")) + " " + what + change + " " + gettext("just now.");
   }
 
   // A public reply's mail state (queued, sent, failed, bounced), as the worker reports it.
