@@ -10,6 +10,7 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.events import ACTION_RE
@@ -93,7 +94,10 @@ def _history_models() -> list[tuple[str, str]]:
     from auditlog.registry import auditlog
 
     choices = [
-        (f"{m._meta.app_label}.{m._meta.model_name}", str(m._meta.verbose_name).capitalize())
+        (
+            f"{m._meta.app_label}.{m._meta.model_name}",
+            gettext(str(m._meta.verbose_name)).capitalize(),
+        )
         for m in auditlog.get_models()
     ]
     return [("", _("Any record type")), *sorted(choices, key=lambda c: c[1])]

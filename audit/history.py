@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import DateTimeField, Model
 from django.db.models.signals import pre_save
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ticketsystem.crypto import BlindIndexField, EncryptedFieldMixin
@@ -105,7 +106,7 @@ def object_label(model: type[Model] | None, pk: Any) -> str:
             return audit_label(int(pk))
         except (TypeError, ValueError):
             pass
-    return f"{model._meta.verbose_name.capitalize()} #{pk}"
+    return f"{gettext(str(model._meta.verbose_name)).capitalize()} #{pk}"
 
 
 def _safe_object_repr(sender: Any, instance: LogEntry, **kwargs: Any) -> None:
@@ -167,7 +168,7 @@ def _field_changes(
         if model is not None:
             try:
                 model_field = model._meta.get_field(name)
-                verbose = str(getattr(model_field, "verbose_name", verbose))
+                verbose = gettext(str(getattr(model_field, "verbose_name", verbose)))
             except FieldDoesNotExist:  # a field removed since: show the raw name
                 model_field = None
         if model_field is not None and not model_field.concrete and not model_field.many_to_many:
@@ -177,7 +178,7 @@ def _field_changes(
             continue
         if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation", "objects"}
             objects = ", ".join(str(o) for o in values.get("objects", []))
-            sign = "added" if values.get("operation") == "add" else "removed"
+            sign = gettext("added") if values.get("operation") == "add" else gettext("removed")
             result.append(FieldChange(verbose, "", f"{sign}: {objects}"))
             continue
         old, new = [*values, "", ""][:2] if isinstance(values, list | tuple) else ("", values)
