@@ -10,6 +10,7 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -110,7 +111,8 @@ class HistoryFilterForm(_DateRangeForm):
         coerce=int,
         empty_value=None,
         label=_("Change"),
-        choices=[("", _("Any change"))] + [(a, action_name(a)) for a, _ in LogEntry.Action.choices],
+        choices=[("", _("Any change"))]
+        + [(a, lazy(action_name, str)(a)) for a, _label in LogEntry.Action.choices],
     )
     object_id = forms.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, label=_("Record id")

@@ -202,7 +202,7 @@ def _display(model_field: Any, value: Any, names: dict[str, dict[str, str]]) -> 
     if getattr(model_field, "choices", None):
         for key, label in model_field.choices:
             if str(key) == text:
-                return str(label)
+                return gettext(str(label))  # the reader's word, where the catalogue has one
     if model_field.is_relation and model_field.related_model is not None:
         related = model_field.related_model
         if hasattr(related, "audit_label"):
@@ -261,7 +261,7 @@ def history_rows(entries: list[LogEntry]) -> list[HistoryRow]:
         rows.append(
             HistoryRow(
                 when=entry.timestamp,
-                actor=entry.actor.get_username() if entry.actor else "system",
+                actor=entry.actor.get_username() if entry.actor else gettext("system"),
                 action=action_name(entry.action),
                 label=entry.object_repr,
                 remote_addr=entry.remote_addr,

@@ -78,4 +78,8 @@ AUDIT_NAMES = [
     gettext_noop("erased at"), gettext_noop("email bounced at"), gettext_noop("slug"),
     gettext_noop("uploaded by"), gettext_noop("filename"), gettext_noop("content type"),
     gettext_noop("size"), gettext_noop("content"), gettext_noop("email index"), gettext_noop("email"),
+    gettext_noop("Low first response (minutes)"), gettext_noop("Normal first response (minutes)"),
+    gettext_noop("High first response (minutes)"), gettext_noop("Urgent first response (minutes)"),
+    gettext_noop("Low resolution (minutes)"), gettext_noop("Normal resolution (minutes)"),
+    gettext_noop("High resolution (minutes)"), gettext_noop("Urgent resolution (minutes)"),
 ]  # fmt: skip
