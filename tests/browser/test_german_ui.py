@@ -19,6 +19,7 @@ from accounts.models import TOTPDevice, UserPreference
 from tests.browser.conftest import CSP_LISTENER, in_browser
 from tests.browser.test_live_dashboard import _watch, check, live_state
 from tests.conftest import make_user
+from tests.test_german_pages import ENGLISH_RE
 from tickets import services
 from tickets.models import Priority, Status
 
@@ -29,19 +30,6 @@ pytestmark = [
 
 PASSWORD = "amber-lighthouse-river-58"
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
-# Words of the English UI that German says differently ("Status", "Tickets", "Queue" and
-# "Live" are the same in both): none may appear on a German page.
-ENGLISH = [
-    "Dashboard", "New ticket", "Log out", "Sign out", "Security", "Sessions", "Preferences",
-    "Notifications", "Following", "Canned responses", "Reply", "Internal note", "Assignee",
-    "Priority", "Requester", "Subject", "Description", "Conversation", "History", "Files",
-    "Send", "Follow", "Unassigned", "Overdue", "Pending", "Resolved", "Urgent", "High",
-    "Search", "Apply", "Reset", "Recent activity", "My open tickets", "Updated", "Due",
-    "ago", "just now", "minutes", "hours", "days", "created", "replied", "changed",
-    "assigned", "Attach", "Mark resolved", "Change priority", "Move", "Assign", "Select",
-    "Page", "Skip to content", "Connecting", "Nothing",
-]  # fmt: skip
-ENGLISH_RE = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ENGLISH) + r")\b")
 
 
 def english_words(page: Any) -> list[str]:
