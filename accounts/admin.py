@@ -14,6 +14,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts import services
 from accounts.models import TOTPDevice
@@ -56,12 +58,12 @@ class UserAdmin(BaseUserAdmin):
                     services.password_set_by_admin(actor=request.user, user=user, request=request)
         return response
 
-    @admin.display(description="2FA", boolean=True, ordering="_two_factor")
+    @admin.display(description=_("2FA"), boolean=True, ordering="_two_factor")
     def two_factor(self, obj: Any) -> bool:
         return obj._two_factor
 
     @admin.action(
-        description="Reset two-factor authentication (re-enrol at next login)",
+        description=_("Reset two-factor authentication (re-enrol at next login)"),
         permissions=["change"],
     )
     def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -69,12 +71,18 @@ class UserAdmin(BaseUserAdmin):
             services.two_factor_reset(actor=request.user, user=user, request=request)
         self.message_user(
             request,
-            f"Two-factor authentication was reset for {queryset.count()} user(s); "
-            "their sessions were ended and they were told by email.",
+            ngettext(
+                "Two-factor authentication was reset for %(n)d user; their sessions were "
+                "ended and they were told by email.",
+                "Two-factor authentication was reset for %(n)d users; their sessions were "
+                "ended and they were told by email.",
+                queryset.count(),
+            )
+            % {"n": queryset.count()},
             messages.SUCCESS,
         )
 
-    @admin.display(description="Roles")
+    @admin.display(description=_("Roles"))
     def roles(self, obj: Any) -> str:
         names = [group.name for group in obj.groups.all()]
         if obj.is_superuser and "admin" not in names:
@@ -86,6 +94,6 @@ class UserAdmin(BaseUserAdmin):
 class GroupAdmin(BaseGroupAdmin):
     list_display = ["name", "member_count"]
 
-    @admin.display(description="Members")
+    @admin.display(description=_("Members"))
     def member_count(self, obj: Group) -> int:
         return obj.user_set.count()

@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Field, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_otp.admin import OTPAdminSite as BaseOTPAdminSite
 
 
@@ -97,7 +98,7 @@ class RobustModelAdmin(admin.ModelAdmin):
     def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
         if not all(_parses(self.model._meta.pk, value) for value in selected):
-            self.message_user(request, "Select items from the list.", messages.WARNING)
+            self.message_user(request, _("Select items from the list."), messages.WARNING)
             return None  # the admin redirects back to the list, nothing done
         return super().response_action(request, queryset)
 
@@ -141,7 +142,7 @@ class OTPAdminSite(BaseOTPAdminSite):
         user = request.user
         if user.is_authenticated and user.is_verified():
             # Fully logged in but not admin staff: no second login form, just no.
-            raise PermissionDenied("Your account cannot use the admin site.")
+            raise PermissionDenied(_("Your account cannot use the admin site."))
         from accounts.views import safe_next
 
         next_url = safe_next(request.GET.get("next")) or reverse("admin:index")

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from ticketsystem.roles import is_manager, is_staff_member
 
@@ -19,7 +20,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_staff_member(request.user):
-            raise PermissionDenied("Your account has no helpdesk role.")
+            raise PermissionDenied(_("Your account has no helpdesk role."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
@@ -31,7 +32,7 @@ def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_manager(request.user):
-            raise PermissionDenied("Only managers can see this page.")
+            raise PermissionDenied(_("Only managers can see this page."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)

@@ -12,6 +12,7 @@ from django.contrib.auth.forms import PasswordChangeForm as BasePasswordChangeFo
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 MAX_PASSWORD_LENGTH = 128
@@ -57,7 +58,7 @@ class CodeForm(forms.Form):
     """A 6-digit authenticator code, or (at login) a backup code."""
 
     code = forms.CharField(
-        label="Authentication code",
+        label=_("Authentication code"),
         max_length=32,
         widget=forms.TextInput(
             attrs={
@@ -74,19 +75,17 @@ class CodeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.allow_backup = allow_backup
         if allow_backup:
-            self.fields[
-                "code"
-            ].help_text = (
+            self.fields["code"].help_text = _(
                 "The 6-digit code from your authenticator app, or one of your backup codes."
             )
         else:
             self.fields["code"].widget.attrs["inputmode"] = "numeric"
-            self.fields["code"].help_text = "The 6-digit code your authenticator app shows now."
+            self.fields["code"].help_text = _("The 6-digit code your authenticator app shows now.")
 
     def clean_code(self) -> str:
         code = "".join(self.cleaned_data["code"].split())
         if not self.allow_backup and not (code.isdigit() and len(code) == 6):
-            raise ValidationError("Enter the 6 digits your authenticator app shows.")
+            raise ValidationError(_("Enter the 6 digits your authenticator app shows."))
         return code
 
 
@@ -94,7 +93,7 @@ class SudoForm(forms.Form):
     """Re-enter the password before a sensitive change."""
 
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         max_length=MAX_PASSWORD_LENGTH,
         widget=_password_widget("current-password", autofocus=True),
@@ -109,7 +108,7 @@ class SudoForm(forms.Form):
         password = self.cleaned_data["password"]
         user = self.request.user
         if authenticate(self.request, username=user.get_username(), password=password) != user:
-            raise ValidationError("That is not your password.", code="password_incorrect")
+            raise ValidationError(_("That is not your password."), code="password_incorrect")
         return password
 
 
@@ -120,7 +119,7 @@ class PasswordChangeForm(BasePasswordChangeForm):
     def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(user, *args, **kwargs)
         self.request = request
-        self.fields["old_password"].label = "Current password"
+        self.fields["old_password"].label = _("Current password")
         _cap(self.fields["old_password"])
         self.fields["old_password"].widget = _password_widget("current-password", autofocus=True)
         for name in ("new_password1", "new_password2"):

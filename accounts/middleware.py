@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
 
 from accounts import login_state, session_policy
 from accounts.signals import announce_sessions_ended
@@ -27,8 +28,8 @@ PUBLIC_PATHS = re.compile(r"^/(healthz|readyz|metrics)$")
 BACKGROUND_PATHS = re.compile(r"^/live/")
 
 END_MESSAGES = {
-    "absolute": "Your session reached its maximum length. Please log in again.",
-    "idle": "You were logged out after a period of inactivity. Please log in again.",
+    "absolute": _("Your session reached its maximum length. Please log in again."),
+    "idle": _("You were logged out after a period of inactivity. Please log in again."),
 }
 
 
@@ -99,7 +100,7 @@ class SessionSecurityMiddleware:
         if pending is not None:
             return redirect("login_verify" if pending.enrolled else "two_factor_setup")
         if getattr(request, "pending_login_expired", False):
-            messages.info(request, "Your sign-in took too long. Please log in again.")
+            messages.info(request, _("Your sign-in took too long. Please log in again."))
         return login_redirect(request)
 
 

@@ -8,7 +8,8 @@ the browser's language (LocaleMiddleware) and settings.TIME_ZONE.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -94,6 +95,17 @@ def session_value(user: Any) -> list[str]:
     """[language, time zone] as the session keeps them ("" for "not chosen")."""
     pref = UserPreference.objects.filter(user=user).first()
     return [pref.language, pref.time_zone] if pref else ["", ""]
+
+
+@contextmanager
+def users_language(user: Any) -> Iterator[None]:
+    """Render in ``user``'s own language and time zone (a mail to them), whoever is acting."""
+    language, zone = session_value(user)
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    tz = zoneinfo.ZoneInfo(zone) if zone in time_zone_names() else None
+    with translation.override(language), timezone.override(tz):
+        yield
 
 
 class PreferenceMiddleware:

@@ -21,8 +21,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from accounts.models import BackupCodeDevice, TOTPDevice, UserSession, VerifyResult
+from accounts.preferences import users_language
 from accounts.signals import announce_sessions_ended, announce_user_sessions_ended
 from audit.events import record_event
 from ticketsystem.clientip import client_ip
@@ -68,20 +72,28 @@ def staff_create(*, actor: Any, username: str, password: str, role: str, email: 
 # --- Notifications ------------------------------------------------------------------------
 
 
-def _notify(user: Any, *, what: str, request: HttpRequest | None = None) -> None:
-    """Email the user that a security setting changed, after commit. Never holds secrets."""
+def _notify(
+    user: Any,
+    *,
+    what: str | Promise,
+    request: HttpRequest | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Email the user that a security setting changed, after commit, in their own language.
+    Never holds secrets."""
     if not user.email:
         return
-    body = render_to_string(
-        "accounts/email/security_notice.txt",
-        {
-            "user": user,
-            "what": what,
-            "when": timezone.now(),
-            "ip": client_ip(request) if request is not None else None,
-        },
-    )
-    subject = f"[{settings.OTP_ISSUER}] Security change on your account"
+    with users_language(user):
+        body = render_to_string(
+            "accounts/email/security_notice.txt",
+            {
+                "user": user,
+                "what": str(what % params) if params else str(what),
+                "when": timezone.now(),
+                "ip": client_ip(request) if request is not None else None,
+            },
+        )
+        subject = _("[%(site)s] Security change on your account") % {"site": settings.OTP_ISSUER}
     recipient = user.email
 
     def send() -> None:
@@ -177,7 +189,7 @@ def password_change(*, actor: Any, password: str, request: HttpRequest) -> int:
         resource=_resource(actor),
         details={"sessions_ended": len(ended)},
     )
-    _notify(actor, what="Your password was changed.", request=request)
+    _notify(actor, what=gettext_lazy("Your password was changed."), request=request)
     return len(ended)
 
 
@@ -197,7 +209,11 @@ def password_set_by_admin(*, actor: Any, user: Any, request: HttpRequest) -> int
         resource=_resource(user),
         details={"by_admin": True, "sessions_ended": len(ended)},
     )
-    _notify(user, what="An administrator set a new password for your account.", request=request)
+    _notify(
+        user,
+        what=gettext_lazy("An administrator set a new password for your account."),
+        request=request,
+    )
     return len(ended)
 
 
@@ -275,7 +291,12 @@ def otp_verify(*, user: Any, code: str, request: HttpRequest) -> CodeCheck:
             )
             _notify(
                 user,
-                what=f"A backup code was used to sign in. {left} unused codes remain.",
+                what=ngettext_lazy(
+                    "A backup code was used to sign in. %(left)d unused code remains.",
+                    "A backup code was used to sign in. %(left)d unused codes remain.",
+                    "left",
+                ),
+                params={"left": left},
                 request=request,
             )
         return CodeCheck(device, method, VerifyResult.OK, backup_codes_left=left)
@@ -367,9 +388,9 @@ def totp_enrol(*, actor: Any, device: TOTPDevice, code: str, request: HttpReques
     _notify(
         user,
         what=(
-            "Your authenticator app was replaced."
+            gettext_lazy("Your authenticator app was replaced.")
             if had_authenticator
-            else "An authenticator app was set up for two-factor authentication."
+            else gettext_lazy("An authenticator app was set up for two-factor authentication.")
         ),
         request=request,
     )
@@ -393,7 +414,9 @@ def backup_codes_regenerate(*, actor: Any, request: HttpRequest) -> list[str]:
         details={"count": len(codes)},
     )
     _notify(
-        actor, what="New backup codes were generated; the old ones no longer work.", request=request
+        actor,
+        what=gettext_lazy("New backup codes were generated; the old ones no longer work."),
+        request=request,
     )
     return codes
 
@@ -415,7 +438,7 @@ def two_factor_reset(*, actor: Any, user: Any, request: HttpRequest | None = Non
     )
     _notify(
         user,
-        what=(
+        what=gettext_lazy(
             "An administrator reset your two-factor authentication. You will set up an "
             "authenticator app again at your next login."
         ),

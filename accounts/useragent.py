@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 # Order matters: Edge and Opera claim to be Chrome, Chrome claims to be Safari.
 _BROWSERS = [
     ("Edge", re.compile(r"Edg(?:e|A|iOS)?/(\d+)")),
@@ -30,5 +32,5 @@ def describe_user_agent(value: str) -> str:
     )
     system = next((name for name, rx in _SYSTEMS if rx.search(value)), "")
     if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or "Unknown browser"
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or _("Unknown browser")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 
 class MaximumLengthValidator:
@@ -14,9 +15,10 @@ class MaximumLengthValidator:
     def validate(self, password: str, user: object = None) -> None:
         if len(password) > self.max_length:
             raise ValidationError(
-                f"This password is too long. It must contain at most {self.max_length} characters.",
+                _("This password is too long. It must contain at most %(n)d characters.")
+                % {"n": self.max_length},
                 code="password_too_long",
             )
 
     def get_help_text(self) -> str:
-        return f"Your password must contain at most {self.max_length} characters."
+        return _("Your password must contain at most %(n)d characters.") % {"n": self.max_length}

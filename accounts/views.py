@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -54,7 +55,7 @@ def _data(request: HttpRequest) -> Any:
 
 def _restart(request: HttpRequest) -> HttpResponseRedirect:
     if getattr(request, "pending_login_expired", False):
-        messages.info(request, "Your sign-in took too long. Please log in again.")
+        messages.info(request, _("Your sign-in took too long. Please log in again."))
     return redirect("login")
 
 
@@ -135,8 +136,11 @@ def login_verify(request: HttpRequest) -> HttpResponse:
                 if check.backup_codes_left is not None:
                     messages.warning(
                         request,
-                        f"You signed in with a backup code. {check.backup_codes_left} of "
-                        f"{BACKUP_CODE_COUNT} remain; generate new ones if you are running out.",
+                        _(
+                            "You signed in with a backup code. %(left)d of %(total)d remain; "
+                            "generate new ones if you are running out."
+                        )
+                        % {"left": check.backup_codes_left, "total": BACKUP_CODE_COUNT},
                     )
                 return redirect(safe_next(pending.next_url) or settings.LOGIN_REDIRECT_URL)
             status = _code_error(form, check.result, check.retry_after)
@@ -158,7 +162,7 @@ def _code_error(form: CodeForm, result: str, retry_after: int | None) -> int:
         )
         form.add_error("code", wait % {"n": form.retry_after})
         return 429
-    form.add_error("code", "That code is not valid, or it was already used.")
+    form.add_error("code", _("That code is not valid, or it was already used."))
     return 400
 
 
@@ -231,7 +235,7 @@ def _enrolled(
         next_url = reverse("two_factor")
     if codes:
         return _show_codes(request, codes, next_url, first_time=pending is not None)
-    messages.success(request, "Your new authenticator app is set up.")
+    messages.success(request, _("Your new authenticator app is set up."))
     return redirect(next_url)
 
 
@@ -301,8 +305,14 @@ def password_change(request: HttpRequest) -> HttpResponse:
         ended = services.password_change(
             actor=request.user, password=form.cleaned_data["new_password1"], request=request
         )
-        suffix = f" {ended} other session(s) were signed out." if ended else ""
-        messages.success(request, "Your password was changed." + suffix)
+        text = _("Your password was changed.")
+        if ended:
+            text += " " + ngettext(
+                "%(n)d other session was signed out.",
+                "%(n)d other sessions were signed out.",
+                ended,
+            ) % {"n": ended}
+        messages.success(request, text)
         return redirect("two_factor")
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/password_change.html", {"form": form}, status=status)
@@ -336,15 +346,19 @@ def session_revoke(request: HttpRequest, sid: str) -> HttpResponse:
     if not session_policy.SID_RE.match(sid) or (
         services.sessions_revoke(actor=request.user, sid=sid, request=request) == 0
     ):
-        raise Http404("No such session.")
-    messages.success(request, "That session was signed out.")
+        raise Http404(_("No such session."))
+    messages.success(request, _("That session was signed out."))
     return redirect("sessions")
 
 
 @require_POST
 def sessions_revoke_others(request: HttpRequest) -> HttpResponse:
     ended = services.sessions_revoke(actor=request.user, request=request)
-    messages.success(request, f"Signed out {ended} other session(s).")
+    messages.success(
+        request,
+        ngettext("Signed out %(n)d other session.", "Signed out %(n)d other sessions.", ended)
+        % {"n": ended},
+    )
     return redirect("sessions")
 
 

@@ -10,6 +10,9 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from audit.events import ACTION_RE
 from audit.history import action_name
@@ -31,20 +34,20 @@ def _day_start(day: Any) -> datetime:
 
 
 class _DateRangeForm(forms.Form):
-    actor = forms.CharField(required=False, max_length=150, label="User")
+    actor = forms.CharField(required=False, max_length=150, label=_("User"))
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    ip = forms.GenericIPAddressField(required=False, label="IP address", unpack_ipv4=True)
+    ip = forms.GenericIPAddressField(required=False, label=_("IP address"), unpack_ipv4=True)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return data
 
     def _range(self, qs: QuerySet[Any], column: str) -> QuerySet[Any]:
@@ -61,7 +64,7 @@ class _DateRangeForm(forms.Form):
 
 
 class EventFilterForm(_DateRangeForm):
-    action = forms.CharField(required=False, max_length=40)
+    action = forms.CharField(required=False, max_length=40, label=_("Action"))
 
     field_order = ["actor", "action", "date_from", "date_to", "ip"]
 
@@ -74,7 +77,7 @@ class EventFilterForm(_DateRangeForm):
         action = self.cleaned_data.get("action", "")
         if action and not ACTION_RE.match(action):
             raise forms.ValidationError(
-                "Actions are lower-case words joined by _, such as login_failed."
+                _("Actions are lower-case words joined by _, such as login_failed.")
             )
         return action
 
@@ -93,22 +96,27 @@ def _history_models() -> list[tuple[str, str]]:
     from auditlog.registry import auditlog
 
     choices = [
-        (f"{m._meta.app_label}.{m._meta.model_name}", str(m._meta.verbose_name).capitalize())
+        (
+            f"{m._meta.app_label}.{m._meta.model_name}",
+            gettext(str(m._meta.verbose_name)).capitalize(),
+        )
         for m in auditlog.get_models()
     ]
-    return [("", "Any record type"), *sorted(choices, key=lambda c: c[1])]
+    return [("", _("Any record type")), *sorted(choices, key=lambda c: c[1])]
 
 
 class HistoryFilterForm(_DateRangeForm):
-    model = forms.ChoiceField(required=False, label="Record type")
+    model = forms.ChoiceField(required=False, label=_("Record type"))
     action = forms.TypedChoiceField(
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "Any change")] + [(a, action_name(a)) for a, _ in LogEntry.Action.choices],
+        label=_("Change"),
+        choices=[("", _("Any change"))]
+        + [(a, lazy(action_name, str)(a)) for a, _label in LogEntry.Action.choices],
     )
     object_id = forms.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, label="Record id"
+        required=False, min_value=1, max_value=2**63 - 1, label=_("Record id")
     )
 
     field_order = ["actor", "model", "object_id", "action", "date_from", "date_to", "ip"]

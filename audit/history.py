@@ -25,6 +25,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import DateTimeField, Model
 from django.db.models.signals import pre_save
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ticketsystem.crypto import BlindIndexField, EncryptedFieldMixin
 
@@ -104,7 +106,7 @@ def object_label(model: type[Model] | None, pk: Any) -> str:
             return audit_label(int(pk))
         except (TypeError, ValueError):
             pass
-    return f"{model._meta.verbose_name.capitalize()} #{pk}"
+    return f"{gettext(str(model._meta.verbose_name)).capitalize()} #{pk}"
 
 
 def _safe_object_repr(sender: Any, instance: LogEntry, **kwargs: Any) -> None:
@@ -141,15 +143,15 @@ class HistoryRow:
 
 
 _ACTIONS = {
-    LogEntry.Action.CREATE: "created",
-    LogEntry.Action.UPDATE: "changed",
-    LogEntry.Action.DELETE: "deleted",
-    LogEntry.Action.ACCESS: "viewed",
+    LogEntry.Action.CREATE: _("created"),
+    LogEntry.Action.UPDATE: _("changed"),
+    LogEntry.Action.DELETE: _("deleted"),
+    LogEntry.Action.ACCESS: _("viewed"),
 }
 
 
 def action_name(action: int) -> str:
-    return _ACTIONS.get(action, str(action))
+    return str(_ACTIONS.get(action, action))
 
 
 def _field_changes(
@@ -166,7 +168,7 @@ def _field_changes(
         if model is not None:
             try:
                 model_field = model._meta.get_field(name)
-                verbose = str(getattr(model_field, "verbose_name", verbose))
+                verbose = gettext(str(getattr(model_field, "verbose_name", verbose)))
             except FieldDoesNotExist:  # a field removed since: show the raw name
                 model_field = None
         if model_field is not None and not model_field.concrete and not model_field.many_to_many:
@@ -176,7 +178,7 @@ def _field_changes(
             continue
         if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation", "objects"}
             objects = ", ".join(str(o) for o in values.get("objects", []))
-            sign = "added" if values.get("operation") == "add" else "removed"
+            sign = gettext("added") if values.get("operation") == "add" else gettext("removed")
             result.append(FieldChange(verbose, "", f"{sign}: {objects}"))
             continue
         old, new = [*values, "", ""][:2] if isinstance(values, list | tuple) else ("", values)
@@ -200,7 +202,7 @@ def _display(model_field: Any, value: Any, names: dict[str, dict[str, str]]) -> 
     if getattr(model_field, "choices", None):
         for key, label in model_field.choices:
             if str(key) == text:
-                return str(label)
+                return gettext(str(label))  # the reader's word, where the catalogue has one
     if model_field.is_relation and model_field.related_model is not None:
         related = model_field.related_model
         if hasattr(related, "audit_label"):
@@ -259,7 +261,7 @@ def history_rows(entries: list[LogEntry]) -> list[HistoryRow]:
         rows.append(
             HistoryRow(
                 when=entry.timestamp,
-                actor=entry.actor.get_username() if entry.actor else "system",
+                actor=entry.actor.get_username() if entry.actor else gettext("system"),
                 action=action_name(entry.action),
                 label=entry.object_repr,
                 remote_addr=entry.remote_addr,

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from audit.csvsafe import csv_lines
@@ -39,7 +40,7 @@ def manager_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             record_event(
                 "access_denied", actor=request.user, request=request, resource=request.path[:200]
             )
-            raise PermissionDenied("Only managers can see the audit trail.")
+            raise PermissionDenied(_("Only managers can see the audit trail."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
@@ -51,6 +52,7 @@ class AuditList:
 
     name: str
     title: str
+    filter_label: str
     export_name: str  # the CSV file's name and the "exported" event's resource
     form_class: type[EventFilterForm | HistoryFilterForm]
     queryset: Callable[[], QuerySet[Any]]
@@ -62,10 +64,6 @@ class AuditList:
     @property
     def template(self) -> str:
         return f"audit/{self.name}.html"
-
-    @property
-    def filter_label(self) -> str:
-        return f"Filter {self.title.lower()}"
 
     @property
     def url(self) -> str:
@@ -115,7 +113,8 @@ def _history_csv_row(entry: LogEntry) -> list[Any]:
 
 EVENTS = AuditList(
     name="events",
-    title="Security events",
+    title=_("Security events"),
+    filter_label=_("Filter security events"),
     export_name="security_events",
     form_class=EventFilterForm,
     queryset=lambda: SecurityEvent.objects.order_by("-seq"),
@@ -125,7 +124,8 @@ EVENTS = AuditList(
 )
 HISTORY = AuditList(
     name="history",
-    title="Model history",
+    title=_("Model history"),
+    filter_label=_("Filter model history"),
     export_name="model_history",
     form_class=HistoryFilterForm,
     queryset=lambda: LogEntry.objects.select_related("content_type", "actor").order_by(
@@ -168,7 +168,7 @@ def _list(request: HttpRequest, audit: AuditList) -> HttpResponse:
         return _render(request, audit, form, status=400)
     page = _page(request, form.apply(audit.queryset()))
     if page is None:
-        form.add_error(None, "The page number must be a whole number.")
+        form.add_error(None, _("The page number must be a whole number."))
         return _render(request, audit, form, status=400)
     rows = audit.page_rows(list(page.object_list)) if audit.page_rows else None
     return _render(request, audit, form, page=page, rows=rows, query=_query_without_page(request))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class BackupRun(models.Model):
     """One run of backup, verifybackup or restorebackup, successful or not."""
 
     class Kind(models.TextChoices):
-        BACKUP = "backup", "Backup"
-        VERIFY = "verify", "Restore drill"
-        RESTORE = "restore", "Restore"
+        BACKUP = "backup", _("Backup")
+        VERIFY = "verify", _("Restore drill")
+        RESTORE = "restore", _("Restore")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     name = models.CharField(max_length=200, blank=True, help_text="The backup set's name")

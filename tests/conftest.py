@@ -205,3 +205,13 @@ def _real_hasher_when_marked(
         return
     with override_settings(PASSWORD_HASHERS=fast_password_hasher):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test() -> Iterator[None]:
+    """A request for a German user activates German in this thread (LocaleMiddleware), as
+    every request does for its own user; the next test starts in the default language."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -1,5 +1,5 @@
-"""A small reader for gettext .po files (enough for our catalogues: no msgctxt, no
-obsolete entries), used by the catalogue checks."""
+"""A small reader for gettext .po files (enough for our catalogues), used by the catalogue
+checks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 @dataclass
 class Entry:
     msgid: str = ""
+    msgctxt: str = ""
     msgid_plural: str = ""
     msgstr: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
@@ -43,12 +44,17 @@ def read(path: Path) -> list[Entry]:
             current.flags |= {f.strip() for f in line[2:].split(",")}
         elif line.startswith("#"):
             continue
+        elif line.startswith("msgctxt "):
+            if current.msgstr:
+                finish()
+            current.msgctxt = ast.literal_eval(line[8:])
+            target = ("msgctxt", 0)
         elif line.startswith("msgid_plural "):
             current.msgid_plural = ast.literal_eval(line[13:])
             target = ("plural", 0)
         elif line.startswith("msgid "):
             if current.msgstr:
-                finish()
+                finish()  # (a msgctxt line already started the next entry)
             current.msgid = ast.literal_eval(line[6:])
             target = ("msgid", 0)
         elif line.startswith("msgstr["):
@@ -63,6 +69,8 @@ def read(path: Path) -> list[Entry]:
             kind, index = target
             if kind == "msgid":
                 current.msgid += text
+            elif kind == "msgctxt":
+                current.msgctxt += text
             elif kind == "plural":
                 current.msgid_plural += text
             else:

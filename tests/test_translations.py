@@ -51,10 +51,17 @@ def test_the_compiled_catalogue_matches_its_source(po):
     with mo.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     for entry in pofile.read(po)[1:]:
+        ctx = entry.msgctxt
         if entry.msgid_plural:
-            assert compiled.ngettext(entry.msgid, entry.msgid_plural, 1) == entry.msgstr[0]
-            assert compiled.ngettext(entry.msgid, entry.msgid_plural, 2) == entry.msgstr[1]
+            for n, index in ((1, 0), (2, 1)):
+                got = (
+                    compiled.npgettext(ctx, entry.msgid, entry.msgid_plural, n)
+                    if ctx
+                    else compiled.ngettext(entry.msgid, entry.msgid_plural, n)
+                )
+                assert got == entry.msgstr[index], f"{mo.name} is stale for {entry.msgid!r}"
         else:
-            assert compiled.gettext(entry.msgid) == entry.msgstr[0], (
+            got = compiled.pgettext(ctx, entry.msgid) if ctx else compiled.gettext(entry.msgid)
+            assert got == entry.msgstr[0], (
                 f"{mo.name} is stale for {entry.msgid!r}: run `make messages`"
             )

@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from tickets import access, services
 from tickets.admin_actions import export_personal_data
 from tickets.agent_models import CannedResponse
+from tickets.labels import STATUS_LABELS
 from tickets.mail.admin import QueueMailboxInline
 from tickets.models import (
     MAX_TEXT,
@@ -135,20 +137,27 @@ class TicketAdminForm(forms.ModelForm):
         ):
             self.add_error(
                 "status",
-                f"A {original.get_status_display().lower()} ticket cannot become {status}.",
+                _("A %(old)s ticket cannot become %(new)s.")
+                % {
+                    "old": str(STATUS_LABELS[original.status]).lower(),
+                    "new": str(STATUS_LABELS.get(status, status)).lower(),
+                },
             )
         if not original.pk and status and status != "new":
-            self.add_error("status", "New tickets start as new.")
+            self.add_error("status", _("New tickets start as new."))
         # The services refuse these too, but only after the admin has committed to saving: it
         # would then announce (and log) a change that never happened.
         if original.pk and original.status == Status.CLOSED:
             if data.get("queue") and data["queue"].pk != original.queue_id:
-                self.add_error("queue", "A closed ticket cannot be moved.")
+                self.add_error("queue", _("A closed ticket cannot be moved."))
             if "assignee" in data and getattr(data["assignee"], "pk", None) != original.assignee_id:
-                self.add_error("assignee", "A closed ticket cannot be reassigned.")
+                self.add_error("assignee", _("A closed ticket cannot be reassigned."))
         queue, assignee = data.get("queue"), data.get("assignee")
         if queue and assignee and not access.is_assignable(assignee, queue):
-            self.add_error("assignee", f"{assignee} cannot take tickets of {queue}.")
+            self.add_error(
+                "assignee",
+                _("%(who)s cannot take tickets of %(queue)s.") % {"who": assignee, "queue": queue},
+            )
         return data
 
 

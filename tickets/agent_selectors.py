@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from tickets import access
 from tickets.agent_models import CannedResponse, Notification, TicketCC, TicketWatch
+from tickets.labels import PRIORITY_LABELS
 from tickets.mail.outbound_models import QueueMailSettings, render_template
 from tickets.models import Ticket, user_display
 
@@ -45,7 +46,9 @@ def canned_rendered(user: Any, ticket: Ticket) -> list[dict[str, Any]]:
             "status": r.set_status,
             "status_label": str(r.get_set_status_display()) if r.set_status else "",
             "priority": r.set_priority,
-            "priority_label": str(r.get_set_priority_display()) if r.set_priority else "",
+            "priority_label": str(PRIORITY_LABELS.get(r.set_priority, ""))
+            if r.set_priority
+            else "",
         }
         for r in responses
     ]

@@ -19,6 +19,7 @@ from accounts.throttle import throttle
 from tickets import access, agent_selectors, selectors, services
 from tickets.agent_models import CannedResponse
 from tickets.forms import CCForm, RequesterForm, SubjectForm
+from tickets.labels import PRIORITY_LABELS
 from tickets.views import applied, detail_with_errors
 
 
@@ -111,6 +112,7 @@ class CannedForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["queue"].queryset = access.visible_queues(user)
         self.fields["queue"].empty_label = _("Every queue")
+        self.fields["set_priority"].choices = [("", "---------"), *PRIORITY_LABELS.items()]
 
 
 def _own_canned(request: HttpRequest, pk: int | None) -> CannedResponse:
@@ -118,7 +120,7 @@ def _own_canned(request: HttpRequest, pk: int | None) -> CannedResponse:
         return CannedResponse()
     found = agent_selectors.own_canned(request.user).filter(pk=pk).first()
     if found is None:
-        raise Http404("No such canned response.")
+        raise Http404(_("No such canned response."))
     return found
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import staff_required
@@ -33,7 +34,7 @@ def attachment_upload(request: HttpRequest, ref: str) -> HttpResponse:
         except ValidationError as exc:
             add_errors(form, exc)
         else:
-            messages.success(request, "File attached.")
+            messages.success(request, _("File attached."))
             return redirect(f"{ticket.get_absolute_url()}#attachments")
     return detail_with_errors(request, ticket, attachment_form=form)
 
@@ -45,7 +46,7 @@ def attachment_download(request: HttpRequest, ref: str, uid: UUID) -> HttpRespon
     try:
         attachment = Attachment.objects.get(ticket=ticket, uid=uid)
     except Attachment.DoesNotExist:
-        raise Http404("No such attachment") from None
+        raise Http404(_("No such attachment")) from None
     try:
         content = attachments.attachment_read(
             actor=request.user, attachment=attachment, request=request

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from audit.events import record_event
 from tickets.models import Attachment, format_reference
@@ -155,12 +157,8 @@ def clean_filename(name: str, content_type: str) -> str:
 
 
 def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
+    """ "25.0 MB", in the reader's language ("25,0 MB")."""
+    return str(filesizeformat(size)).replace("\xa0", " ")
 
 
 @dataclass(frozen=True)
@@ -176,21 +174,27 @@ def check_upload(upload: Any) -> CheckedUpload:
     size = getattr(upload, "size", None) or 0
     if getattr(upload, "over_limit", False) or size > limit:
         raise ValidationError(
-            {"file": f"The file is {human_size(size)}; the limit is {human_size(limit)}."}
+            {
+                "file": _("The file is %(size)s; the limit is %(limit)s.")
+                % {"size": human_size(size), "limit": human_size(limit)}
+            }
         )
     upload.seek(0)
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise ValidationError({"file": f"The file is larger than {human_size(limit)}."})
+        raise ValidationError(
+            {"file": _("The file is larger than %(limit)s.") % {"limit": human_size(limit)}}
+        )
     if not data:
-        raise ValidationError({"file": "The file is empty."})
+        raise ValidationError({"file": _("The file is empty.")})
     content_type = sniff(data)
     allowed = allowed_types()
     if content_type not in allowed:
         labels = ", ".join(sorted({describe(t) for t in allowed}))
         raise ValidationError(
             {
-                "file": f"Files of this type ({describe(content_type)}) cannot be attached. Allowed: {labels}."
+                "file": _("Files of this type (%(type)s) cannot be attached. Allowed: %(allowed)s.")
+                % {"type": describe(content_type), "allowed": labels}
             }
         )
     return CheckedUpload(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets import access, listing
 from tickets.agent_models import CANNED_STATUSES
-from tickets.labels import PRIORITY_LABELS
+from tickets.labels import PRIORITY_LABELS, STATUS_LABELS
 from tickets.models import (
     MAX_TEXT,
     Priority,
@@ -27,34 +27,48 @@ ATTACHMENT_HELP = _("Stored encrypted; PDFs, images, text and office documents."
 
 
 class QueueChoiceField(forms.ModelChoiceField):
-    default_error_messages = {"invalid_choice": "Select a queue you are a member of."}
+    default_error_messages = {"invalid_choice": _("Select a queue you are a member of.")}
 
 
 class TicketFilterForm(forms.Form):
     """The list's search and filters, all in the query string. No status means "Active"."""
 
     q = forms.CharField(
-        required=False, max_length=200, validators=[validate_single_line], label="Search"
+        required=False, max_length=200, validators=[validate_single_line], label=_("Search")
     )
     status = forms.ChoiceField(
-        required=False, choices=[("active", "Active"), ("any", "Any status"), *Status.choices]
+        required=False,
+        label=_("Status"),
+        choices=[("active", _("Active")), ("any", _("Any status")), *STATUS_LABELS.items()],
     )
-    queue = QueueChoiceField(required=False, queryset=Queue.objects.none(), empty_label="Any queue")
+    queue = QueueChoiceField(
+        required=False, queryset=Queue.objects.none(), empty_label=_("Any queue"), label=_("Queue")
+    )
     priority = forms.TypedChoiceField(
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "Any priority"), *Priority.choices],
+        label=_("Priority"),
+        choices=[("", _("Any priority")), *PRIORITY_LABELS.items()],
     )
-    assignee = forms.ChoiceField(required=False)
+    assignee = forms.ChoiceField(required=False, label=_("Assignee"))
     due = forms.ChoiceField(
         required=False,
-        choices=[("", "Any due date"), ("overdue", "Overdue"), ("soon", "Due within the hour")],
+        label=_("Due"),
+        choices=[
+            ("", _("Any due date")),
+            ("overdue", _("Overdue")),
+            ("soon", _("Due within the hour")),
+        ],
     )
     tag = forms.ModelChoiceField(
-        required=False, queryset=Tag.objects.all(), to_field_name="slug", empty_label="Any tag"
+        required=False,
+        queryset=Tag.objects.all(),
+        to_field_name="slug",
+        empty_label=_("Any tag"),
+        label=_("Tag"),
     )
-    sort = forms.ChoiceField(required=False, choices=listing.sort_choices())
+    sort = forms.ChoiceField(required=False, choices=listing.sort_choices(), label=_("Sort"))
 
     def __init__(self, data: Any = None, *args: Any, user: Any, **kwargs: Any) -> None:
         if data is not None and not (data.get("status") and data.get("sort")):
@@ -65,9 +79,9 @@ class TicketFilterForm(forms.Form):
         self.search_notice = ""  # why a search found nothing to look for (shown, not an error)
         self.fields["queue"].queryset = access.visible_queues(user)
         self.fields["assignee"].choices = [
-            ("", "Anyone"),
-            ("me", "Me"),
-            ("unassigned", "Unassigned"),
+            ("", _("Anyone")),
+            ("me", _("Me")),
+            ("unassigned", _("Unassigned")),
             *((str(pk), name) for pk, name in access.assignee_filter_choices(user)),
         ]
 
@@ -93,25 +107,32 @@ class TicketFilterForm(forms.Form):
 
 
 class TicketCreateForm(forms.Form):
-    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None)
+    queue = QueueChoiceField(queryset=Queue.objects.none(), empty_label=None, label=_("Queue"))
     subject = forms.CharField(
         max_length=200,
         validators=[validate_single_line],
-        help_text="Visible in lists and live updates. Keep personal data in the description.",
+        label=_("Subject"),
+        help_text=_("Visible in lists and live updates. Keep personal data in the description."),
     )
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8}),
         required=False,
         validators=[MaxLengthValidator(MAX_TEXT), validate_printable],
-        help_text="Encrypted at rest.",
+        label=_("Description"),
+        help_text=_("Encrypted at rest."),
     )
-    priority = forms.TypedChoiceField(coerce=int, choices=Priority.choices, initial=Priority.NORMAL)
-    contact_email = forms.EmailField(required=False, label="Requester email", max_length=254)
+    priority = forms.TypedChoiceField(
+        coerce=int,
+        choices=list(PRIORITY_LABELS.items()),
+        initial=Priority.NORMAL,
+        label=_("Priority"),
+    )
+    contact_email = forms.EmailField(required=False, label=_("Requester email"), max_length=254)
     contact_name = forms.CharField(
-        required=False, label="Requester name", max_length=200, validators=[validate_single_line]
+        required=False, label=_("Requester name"), max_length=200, validators=[validate_single_line]
     )
     contact_phone = forms.CharField(
-        required=False, label="Requester phone", max_length=40, validators=[validate_single_line]
+        required=False, label=_("Requester phone"), max_length=40, validators=[validate_single_line]
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -124,7 +145,9 @@ class TicketCreateForm(forms.Form):
         if (data.get("contact_name") or data.get("contact_phone")) and not data.get(
             "contact_email"
         ):
-            self.add_error("contact_email", "Give the requester's email so we can find them again.")
+            self.add_error(
+                "contact_email", _("Give the requester's email so we can find them again.")
+            )
         return data
 
 
@@ -168,13 +191,13 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, queue: Queue, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = access.assignable_users(queue)
-        self.fields["assignee"].error_messages["invalid_choice"] = (
+        self.fields["assignee"].error_messages["invalid_choice"] = _(
             "Select someone who works this queue."
         )
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Status.choices)
+    status = forms.ChoiceField(choices=list(STATUS_LABELS.items()))
     confirm = forms.BooleanField(
         required=False, label=_("Yes, close it: a closed ticket cannot be reopened")
     )

@@ -8,10 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from tickets import access
 from tickets.forms import QueueChoiceField
-from tickets.models import Priority, Queue, Status, Ticket, validate_single_line
+from tickets.labels import PRIORITY_LABELS, STATUS_LABELS
+from tickets.models import Queue, Ticket, validate_single_line
 from tickets.organising_models import Tag
 from tickets.services import BULK_ACTIONS
 
@@ -31,24 +33,34 @@ class BulkForm(forms.Form):
 
     action = forms.ChoiceField(choices=[(a, a) for a in BULK_ACTIONS])
     assignee = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Nobody (unassign)", label="Assign to"
+        queryset=None, required=False, empty_label=_("Nobody (unassign)"), label=_("Assign to")
     )
-    status = forms.ChoiceField(required=False, choices=[("", "—"), *Status.choices])
+    status = forms.ChoiceField(
+        required=False, label=_("Status"), choices=[("", "—"), *STATUS_LABELS.items()]
+    )
     priority = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, choices=[("", "—"), *Priority.choices]
+        required=False,
+        coerce=int,
+        empty_value=None,
+        label=_("Priority"),
+        choices=[("", "—"), *PRIORITY_LABELS.items()],
     )
     queue = QueueChoiceField(
-        required=False, queryset=Queue.objects.none(), empty_label="—", label="Move to"
+        required=False, queryset=Queue.objects.none(), empty_label="—", label=_("Move to")
     )
     tag = forms.ModelChoiceField(
-        required=False, queryset=Tag.objects.all(), to_field_name="slug", empty_label="—"
+        required=False,
+        queryset=Tag.objects.all(),
+        to_field_name="slug",
+        empty_label="—",
+        label=_("Tag"),
     )
     query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "bulk-%s")
         super().__init__(*args, **kwargs)
-        ids = [pk for pk, _ in access.assignee_filter_choices(user)]
+        ids = [pk for pk, _name in access.assignee_filter_choices(user)]
         people = get_user_model().objects.filter(pk__in=ids).order_by("username")
         self.fields["assignee"].queryset = people
         self.fields["assignee"].label_from_instance = lambda u: (
@@ -61,15 +73,17 @@ class BulkForm(forms.Form):
         data = super().clean()
         refs = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
         if not refs:
-            raise forms.ValidationError("Select at least one ticket.")
+            raise forms.ValidationError(_("Select at least one ticket."))
         if len(refs) > MAX_BULK:
-            raise forms.ValidationError(f"Select at most {MAX_BULK} tickets at once.")
+            raise forms.ValidationError(
+                _("Select at most %(n)d tickets at once.") % {"n": MAX_BULK}
+            )
         if any(Ticket.pk_from_reference(ref) is None for ref in refs):
-            raise forms.ValidationError("A selected ticket reference is not valid.")
+            raise forms.ValidationError(_("A selected ticket reference is not valid."))
         self.references = refs
         action = data.get("action")
         if action and action != "assign" and data.get(action) in (None, ""):
-            self.add_error(action, "Choose a value for this action.")
+            self.add_error(action, _("Choose a value for this action."))
         return data
 
     @property
@@ -79,12 +93,12 @@ class BulkForm(forms.Form):
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(max_length=60, validators=[validate_single_line], label="View name")
+    name = forms.CharField(max_length=60, validators=[validate_single_line], label=_("View name"))
     queue = QueueChoiceField(
         required=False,
         queryset=Queue.objects.none(),
-        empty_label="Only me",
-        label="Share with",
+        empty_label=_("Only me"),
+        label=_("Share with"),
     )
     query = forms.CharField(required=False, max_length=1000, widget=forms.HiddenInput)
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import staff_required
@@ -50,7 +51,7 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     form = SavedViewForm(request.POST, user=request.user, can_share=is_manager(request.user))
     if not form.is_valid():
         errors = [e for field_errors in form.errors.values() for e in field_errors]
-        messages.error(request, "The view was not saved: " + " ".join(errors))
+        messages.error(request, _("The view was not saved:") + " " + " ".join(errors))
         return _back_to_list(request.POST.get("query", ""))
     try:
         view = services.saved_view_save(
@@ -60,9 +61,9 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
             queue=form.cleaned_data.get("queue"),
         )
     except ValidationError as exc:
-        messages.error(request, "The view was not saved: " + " ".join(exc.messages))
+        messages.error(request, _("The view was not saved:") + " " + " ".join(exc.messages))
         return _back_to_list(form.cleaned_data["query"])
-    messages.success(request, f"View “{view.name}” saved.")
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
     return redirect(view.get_absolute_url())
 
 
@@ -71,5 +72,5 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
 def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
     view = get_object_or_404(SavedView, pk=pk, owner=request.user)
     services.saved_view_delete(actor=request.user, view=view)
-    messages.success(request, f"View “{view.name}” deleted.")
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
     return redirect("ticket_list")

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Case, F, OrderBy, Q, Value, When
 from django.db.models.expressions import BaseExpression
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tickets import access
 from tickets.models import ACTIVE_STATUSES, Status, Ticket
@@ -26,42 +27,42 @@ _ACTIVE_DUE = Case(When(status__in=ACTIVE_STATUSES, then=F("due_at")), default=N
 
 # name -> (label, [(expression, descending)]) in the column's natural direction; "-name"
 # is the same column reversed. Tickets without a due date sort last either way.
-SORT_COLUMNS: dict[str, tuple[str, list[tuple[BaseExpression | str, bool]]]] = {
-    "updated": ("Recently updated", [("updated_at", True)]),
-    "created": ("Newest", [("created_at", True)]),
-    "priority": ("Priority", [("priority", True), ("updated_at", True)]),
-    "due": ("Due soonest", [(_ACTIVE_DUE, False)]),
-    "ref": ("Reference", [("id", True)]),
-    "subject": ("Subject", [("subject", False)]),
-    "queue": ("Queue", [("queue__name", False)]),
-    "status": ("Status", [(_STATUS_ORDER, False)]),
-    "assignee": ("Assignee", [("assignee__username", False)]),
+SORT_COLUMNS: dict[str, tuple[Any, list[tuple[BaseExpression | str, bool]]]] = {
+    "updated": (_("Recently updated"), [("updated_at", True)]),
+    "created": (_("Newest"), [("created_at", True)]),
+    "priority": (_("Priority"), [("priority", True), ("updated_at", True)]),
+    "due": (_("Due soonest"), [(_ACTIVE_DUE, False)]),
+    "ref": (_("Reference"), [("id", True)]),
+    "subject": (_("Subject"), [("subject", False)]),
+    "queue": (_("Queue"), [("queue__name", False)]),
+    "status": (_("Status"), [(_STATUS_ORDER, False)]),
+    "assignee": (_("Assignee"), [("assignee__username", False)]),
 }
 ALIASES = {"oldest": "-created"}
 REVERSED_LABELS = {
-    "updated": "Least recently updated",
-    "created": "Oldest",
-    "priority": "Lowest priority",
-    "due": "Due latest",
-    "ref": "Reference, oldest first",
-    "subject": "Subject, Z to A",
-    "queue": "Queue, Z to A",
-    "status": "Status, closed first",
-    "assignee": "Assignee, Z to A",
+    "updated": _("Least recently updated"),
+    "created": _("Oldest"),
+    "priority": _("Lowest priority"),
+    "due": _("Due latest"),
+    "ref": _("Reference, oldest first"),
+    "subject": _("Subject, Z to A"),
+    "queue": _("Queue, Z to A"),
+    "status": _("Status, closed first"),
+    "assignee": _("Assignee, Z to A"),
 }
 
 
-def sort_choices() -> list[tuple[str, str]]:
-    forward = [(name, label) for name, (label, _) in SORT_COLUMNS.items()]
+def sort_choices() -> list[tuple[str, Any]]:
+    forward = [(name, label) for name, (label, _order) in SORT_COLUMNS.items()]
     backward = [(f"-{name}", REVERSED_LABELS[name]) for name in SORT_COLUMNS]
-    return [*forward, ("oldest", "Oldest"), *backward]
+    return [*forward, ("oldest", _("Oldest")), *backward]
 
 
 def order_by(sort: str | None) -> list[OrderBy]:
     """The ORDER BY of a sort name ("due", "-due"); the id breaks ties in the same direction."""
     sort = ALIASES.get(sort or "", sort or DEFAULT_SORT)
     flip = sort.startswith("-")
-    _, columns = SORT_COLUMNS[sort.lstrip("-")]
+    columns = SORT_COLUMNS[sort.lstrip("-")][1]
     order = []
     for expression, descending in columns:
         expr = F(expression) if isinstance(expression, str) else expression

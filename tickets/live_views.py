@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.paginator import PageNotAnInteger
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -67,7 +68,7 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
     if form.cleaned_data.get("q", "").strip():
         wait = throttle.hit("search", request.user.pk)
         if wait is not None:
-            response = JsonResponse({"errors": {"q": "Too many searches."}}, status=429)
+            response = JsonResponse({"errors": {"q": _("Too many searches.")}}, status=429)
             response["Retry-After"] = str(wait)
             return response
     # The list view's own filtering and paging, so both answers always agree.
@@ -75,7 +76,7 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
         page = views.ticket_page(request, form)
     except PageNotAnInteger:
         return JsonResponse(
-            {"errors": {"page": "The page number must be a whole number."}}, status=400
+            {"errors": {"page": _("The page number must be a whole number.")}}, status=400
         )
     return JsonResponse(
         {

@@ -22,7 +22,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from tickets.labels import ACTOR_LABELS
 from ticketsystem.crypto import BlindIndexField, EncryptedBinaryField, EncryptedTextField
 
 REFERENCE_RE = re.compile(r"^T-(\d{6,12})$")
@@ -47,12 +49,12 @@ MAX_TEXT = 50_000  # characters in a description or comment
 def validate_printable(value: str) -> None:
     """Reject NUL and other control characters (tab, newline and carriage return are fine)."""
     if any((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in value):
-        raise ValidationError("Remove control characters (such as NUL) from this text.")
+        raise ValidationError(_("Remove control characters (such as NUL) from this text."))
 
 
 def validate_single_line(value: str) -> None:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValidationError("Use a single line without control characters.")
+        raise ValidationError(_("Use a single line without control characters."))
 
 
 class Priority(models.IntegerChoices):
@@ -354,7 +356,7 @@ class Comment(models.Model):
             return user_display(self.author)
         if self.author_contact_id is not None:
             contact = self.author_contact
-            return str(contact.name or contact.email or "requester")
+            return str(contact.name or contact.email or ACTOR_LABELS["requester"])
         return "—"
 
 
@@ -406,7 +408,8 @@ class Activity(models.Model):
         """Who did it: a staff member's display name, or the job or "requester" that acted."""
         if self.actor_id is not None:
             return user_display(self.actor)
-        return self.actor_name or "system"
+        name = self.actor_name or "system"
+        return str(ACTOR_LABELS.get(name, name))
 
 
 class AttachmentManager(models.Manager["Attachment"]):

@@ -34,6 +34,7 @@ from tickets.forms import (
     TicketCreateForm,
     TicketFilterForm,
 )
+from tickets.labels import STATUS_LABELS
 from tickets.list_forms import BulkForm, SavedViewForm, clean_query
 from tickets.models import Comment, Status, Ticket
 from tickets.services.comments import REPLY_STATUSES
@@ -58,7 +59,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     try:
         page = ticket_page(request, form)
     except PageNotAnInteger:
-        form.add_error(None, "The page number must be a whole number.")
+        form.add_error(None, _("The page number must be a whole number."))
         return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
     query = request.GET.copy()
     query.pop("page", None)
@@ -156,14 +157,14 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[
     return {
         "ticket": ticket,
         **selectors.ticket_conversation(ticket),
-        "transitions": [(s, Status(s).label) for s in ticket.allowed_transitions()],
+        "transitions": [(s, STATUS_LABELS[s]) for s in ticket.allowed_transitions()],
         "attachment_max_size": human_size(settings.ATTACHMENT_MAX_BYTES),
         "model_history": model_history,
         "cc": cc,
         "can_close": Status.CLOSED in ticket.allowed_transitions(),
         "following": agent_selectors.is_following(user, ticket),
         "canned": agent_selectors.canned_rendered(user, ticket),
-        "reply_statuses": [(s, Status(s).label) for s in REPLY_STATUSES],
+        "reply_statuses": [(s, STATUS_LABELS[s]) for s in REPLY_STATUSES],
         **defaults,
     }
 

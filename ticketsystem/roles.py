@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 AGENT = "agent"
 MANAGER = "manager"
 ADMIN = "admin"
 ROLES = (AGENT, MANAGER, ADMIN)
+# The role as the header shows it, in the reader's language.
+ROLE_LABELS = {AGENT: _("agent"), MANAGER: _("manager"), ADMIN: _("admin")}
 
 
 def user_roles(user: Any) -> frozenset[str]:

@@ -1,8 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import JavaScriptCatalog
 
 from tickets import views as ticket_views
+from ticketsystem.jscatalog import CachedJavaScriptCatalog
 
 urlpatterns = [
     path("", ticket_views.home, name="home"),
@@ -10,7 +11,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),
     # The JavaScript's translations (gettext() in static/js), as a script file: no inline code.
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # Public text, needed before the second factor too (login and enrolment pages).
+    path(
+        "jsi18n/", login_not_required(CachedJavaScriptCatalog.as_view()), name="javascript-catalog"
+    ),
     path("", include("ops.urls")),
     path("", include("tickets.urls")),
 ]

@@ -2,13 +2,14 @@
 // too (the codes are plain text on the page).
 (function () {
   "use strict";
+  var gettext = window.gettext || function (s) { return s; };
   var list = document.getElementById("backup-codes");
   if (!list) { return; }
   var status = document.getElementById("codes-status");
   var codes = Array.prototype.map.call(list.querySelectorAll("code"), function (el) {
     return el.textContent.trim();
   });
-  var text = "ticketsystem backup codes (each works once)\n\n" + codes.join("\n") + "\n";
+  var text = gettext("ticketsystem backup codes (each works once)") + "\n\n" + codes.join("\n") + "\n";
 
   function say(message) { if (status) { status.textContent = message; } }
 
@@ -17,8 +18,8 @@
     copy.hidden = false;
     copy.addEventListener("click", function () {
       navigator.clipboard.writeText(text).then(
-        function () { say("Copied."); },
-        function () { say("Could not copy; select the codes instead."); }
+        function () { say(gettext("Copied.")); },
+        function () { say(gettext("Could not copy; select the codes instead.")); }
       );
     });
   }

@@ -85,7 +85,7 @@
 
   function dueText(iso) {
     var ms = Date.parse(iso) - Date.now();
-    return ms < 0 ? "overdue " + Live.duration(ms) : "due in " + Live.duration(ms);
+    return Live.dueText(ms);
   }
 
   function miniRow(ticket) {
@@ -100,7 +100,7 @@
     a.appendChild(document.createTextNode(" "));
     a.appendChild(Live.el("span", "subject-text", ticket.subject));
     var meta = Live.el("span", "meta");
-    meta.appendChild(Live.el("span", "badge prio-" + Live.safePriority(ticket.priority), ticket.priority_label));
+    meta.appendChild(Live.el("span", "badge prio-" + Live.safePriority(ticket.priority), Live.priorityLabel(ticket.priority, ticket.priority_label)));
     if (ticket.due_at) {
       meta.appendChild(document.createTextNode(" "));
       meta.appendChild(Live.timeEl(ticket.due_at, dueText(ticket.due_at)));
@@ -157,12 +157,12 @@
     var li = Live.el("li");
     li.appendChild(Live.timeEl(line.at, Live.ago(line.at)));
     li.appendChild(document.createTextNode(" "));
-    li.appendChild(Live.el("strong", null, line.actor || "system"));
-    li.appendChild(document.createTextNode(" " + line.verb_label + " "));
+    li.appendChild(Live.el("strong", null, Live.actorLabel(line.actor)));
+    li.appendChild(document.createTextNode(" " + Live.verbLabel(line.verb, line.verb_label) + " "));
     li.appendChild(Live.link(ticket.url, null, ticket.ref + " " + ticket.subject));
     if (line["new"] && line.verb !== "created") {
       li.appendChild(document.createTextNode(" "));
-      li.appendChild(Live.el("span", "change", (line.old ? line.old + " → " : "") + line["new"]));
+      li.appendChild(Live.el("span", "change", (line.old ? Live.valueLabel(line.verb, line.old) + " → " : "") + Live.valueLabel(line.verb, line["new"])));
     }
     return li;
   }

@@ -6,10 +6,14 @@
  *   page's resync URL so whatever happened while offline is shown.
  * - Server text is only ever inserted with textContent (Live.el), never as HTML.
  * - Event kinds come by name from the page (#event-kinds, tickets.live.kinds): Live.KINDS.CREATED.
+ * - Words come from the djangojs catalogue (base.html loads it first); events carry codes,
+ *   and Live.statusLabel & co. say them in the reader's language, whoever caused the event.
  */
 (function () {
   "use strict";
 
+  var gettext = window.gettext || function (s) { return s; };
+  var npgettext = window.npgettext || function (c, s, p, n) { return n === 1 ? s : p; };
   var statusEl = document.querySelector("[data-live-status]");
   if (!statusEl || !("WebSocket" in window)) {
     return;
@@ -81,42 +85,129 @@
     return ACTIVE.indexOf(status) >= 0;
   }
 
-  // The largest unit only, as the server says it (tickets/templatetags/timefmt.py).
-  var UNITS = [
-    [365 * 1440, "year", "years"],
-    [30 * 1440, "month", "months"],
-    [7 * 1440, "week", "weeks"],
-    [1440, "day", "days"],
-    [60, "hour", "hours"],
-    [1, "minute", "minutes"],
-  ];
+  /* --- words in the reader's language --- */
+
+  // "%(name)s" placeholders filled in (Django's interpolate() does the same, named).
+  function fmt(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, key) { return String(values[key]); });
+  }
+
+  var STATUS_LABELS = {
+    "new": gettext("New"), open: gettext("Open"), pending: gettext("Pending"),
+    resolved: gettext("Resolved"), closed: gettext("Closed"),
+  };
+  var PRIORITY_LABELS = { 1: gettext("Low"), 2: gettext("Normal"), 3: gettext("High"), 4: gettext("Urgent") };
+  var VERB_LABELS = {
+    created: gettext("created"), assigned: gettext("assigned"), status: gettext("changed status"),
+    priority: gettext("changed priority"), queue: gettext("moved"), commented: gettext("replied"),
+    noted: gettext("added an internal note"), subject: gettext("changed subject"),
+    attached: gettext("attached a file"), purged: gettext("purged personal data"),
+    tagged: gettext("changed tags"),
+  };
+  // Who acted when no staff member did, as events name them (tickets/labels.py ACTOR_LABELS).
+  var ACTOR_LABELS = { system: gettext("system"), mail: gettext("mail"), requester: gettext("requester") };
+  var MAIL_STATE_LABELS = {
+    queued: gettext("queued"), sent: gettext("sent"), failed: gettext("failed"), bounced: gettext("bounced"),
+  };
+  // History lines keep the English label a status or priority had (tickets/labels.py).
+  var ENGLISH_VALUES = {
+    status: { New: "new", Open: "open", Pending: "pending", Resolved: "resolved", Closed: "closed" },
+    priority: { Low: 1, Normal: 2, High: 3, Urgent: 4 },
+  };
+
+  function statusLabel(code, fallback) {
+    return STATUS_LABELS[code] || fallback || String(code);
+  }
+
+  function priorityLabel(code, fallback) {
+    return PRIORITY_LABELS[Number(code)] || fallback || String(code);
+  }
+
+  function verbLabel(verb, fallback) {
+    return VERB_LABELS[verb] || fallback || String(verb);
+  }
+
+  function actorLabel(name) {
+    var key = name || "system";
+    return Object.prototype.hasOwnProperty.call(ACTOR_LABELS, key) ? ACTOR_LABELS[key] : key;
+  }
+
+  function mailStateLabel(state, fallback) {
+    return MAIL_STATE_LABELS[state] || fallback || String(state);
+  }
+
+  function valueLabel(verb, value) {
+    var codes = ENGLISH_VALUES[verb];
+    var code = codes && Object.prototype.hasOwnProperty.call(codes, value) ? codes[value] : null;
+    if (code === null) {
+      return value;
+    }
+    return verb === "status" ? statusLabel(code) : priorityLabel(code);
+  }
+
+  // The largest unit only, as the server says it (tickets/templatetags/timefmt.py), in the
+  // form that follows "ago", "in", "overdue" and "due in".
+  var UNITS = [[365 * 1440, "year"], [30 * 1440, "month"], [7 * 1440, "week"], [1440, "day"], [60, "hour"], [1, "minute"]];
+
+  function unitText(unit, n) {
+    switch (unit) {
+      case "year": return npgettext("time span", "%(num)s year", "%(num)s years", n);
+      case "month": return npgettext("time span", "%(num)s month", "%(num)s months", n);
+      case "week": return npgettext("time span", "%(num)s week", "%(num)s weeks", n);
+      case "day": return npgettext("time span", "%(num)s day", "%(num)s days", n);
+      case "hour": return npgettext("time span", "%(num)s hour", "%(num)s hours", n);
+      default: return npgettext("time span", "%(num)s minute", "%(num)s minutes", n);
+    }
+  }
+
+  function span(unit, n) {
+    return fmt(unitText(unit, n), { num: n }).replace(/ /g, "\u00a0");
+  }
 
   function duration(ms) {
     var minutes = Math.floor(Math.abs(ms) / 60000);
-    if (minutes < 1) {
-      return "0\u00a0minutes";
-    }
     for (var i = 0; i < UNITS.length; i++) {
       var n = Math.floor(minutes / UNITS[i][0]);
       if (n >= 1) {
-        return n + "\u00a0" + (n === 1 ? UNITS[i][1] : UNITS[i][2]);
+        return span(UNITS[i][1], n);
       }
     }
-    return minutes + "\u00a0minutes";
+    return span("minute", minutes);
+  }
+
+  // The page's language and time zone (base.html puts them on <html>) for absolute times.
+  var LANG = document.documentElement.lang || undefined;
+  var ZONE = document.documentElement.getAttribute("data-time-zone") || undefined;
+
+  function absolute(iso) {
+    var date = new Date(iso);
+    try {
+      return date.toLocaleString(LANG, { timeZone: ZONE, dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+    } catch (e) {
+      return date.toLocaleString(LANG); // an unknown zone name
+    }
   }
 
   function timeEl(iso, text) {
     var t = el("time", null, text);
     if (iso) {
       t.setAttribute("datetime", iso);
-      t.setAttribute("title", new Date(iso).toLocaleString());
+      t.setAttribute("title", absolute(iso));
     }
     return t;
   }
 
   function ago(iso) {
     var ms = Date.now() - Date.parse(iso);
-    return ms < 60000 ? "just now" : duration(ms) + " ago";
+    if (Math.abs(ms) < 60000) {
+      return gettext("just now");
+    }
+    return fmt(ms > 0 ? gettext("%(span)s ago") : gettext("in %(span)s"), { span: duration(ms) });
+  }
+
+  // "overdue 2 days" / "due in 20 minutes" for a due date ms milliseconds away.
+  function dueText(ms) {
+    return fmt(ms < 0 ? gettext("overdue %(span)s") : gettext("due in %(span)s"), { span: duration(ms) });
   }
 
   /* --- connection state --- */
@@ -131,11 +222,11 @@
     ended = true;
     stopPing();
     if (code === CLOSE_FORBIDDEN) {
-      setState("ended", "Live updates are not available for your account.");
+      setState("ended", gettext("Live updates are not available for your account."));
       return;
     }
-    setState("ended", "Your session has ended. ");
-    textEl.appendChild(link(config.loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search), null, "Log in again"));
+    setState("ended", gettext("Your session has ended.") + " ");
+    textEl.appendChild(link(config.loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search), null, gettext("Log in again")));
   }
 
   function stopPing() {
@@ -168,7 +259,7 @@
     if (ended) {
       return;
     }
-    setState(attempt ? "reconnecting" : "connecting", attempt ? "Reconnecting…" : "Connecting…");
+    setState(attempt ? "reconnecting" : "connecting", attempt ? gettext("Reconnecting…") : gettext("Connecting…"));
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(scheme + location.host + config.socketPath);
     var opened = false;
@@ -176,7 +267,7 @@
     ws.onopen = function () {
       opened = true;
       attempt = 0;
-      setState("live", "Live");
+      setState("live", gettext("Live"));
       startPing();
       handlers.open.forEach(function (fn) { fn(); });
       resync();
@@ -224,7 +315,7 @@
     var step = Math.min(MAX_BACKOFF, 1000 * Math.pow(2, attempt));
     var delay = step / 2 + Math.random() * (step / 2);
     attempt += 1;
-    setState("reconnecting", "Reconnecting in " + Math.ceil(delay / 1000) + " s…");
+    setState("reconnecting", fmt(gettext("Reconnecting in %(n)s s…"), { n: Math.ceil(delay / 1000) }));
     setTimeout(connect, delay);
   }
 
@@ -351,7 +442,15 @@
     flash: flash,
     timeEl: timeEl,
     ago: ago,
+    dueText: dueText,
     duration: duration,
+    fmt: fmt,
+    statusLabel: statusLabel,
+    priorityLabel: priorityLabel,
+    verbLabel: verbLabel,
+    mailStateLabel: mailStateLabel,
+    actorLabel: actorLabel,
+    valueLabel: valueLabel,
     isActive: isActive,
     safeStatus: safeStatus,
     safePriority: safePriority,

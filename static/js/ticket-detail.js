@@ -28,9 +28,9 @@
   function describe(event) {
     var lines = event.activity || [];
     var line = lines[lines.length - 1];
-    var what = line ? line.verb_label : gettext("changed it");
-    var change = line && line["new"] && line.verb !== "created" ? " (" + (line.old ? line.old + " → " : "") + line["new"] + ")" : "";
-    return (event.actor || gettext("Someone")) + " " + what + change + " " + gettext("just now.");
+    var what = line ? Live.verbLabel(line.verb, line.verb_label) : gettext("changed it");
+    var change = line && line["new"] && line.verb !== "created" ? " (" + (line.old ? Live.valueLabel(line.verb, line.old) + " → " : "") + Live.valueLabel(line.verb, line["new"]) + ")" : "";
+    return (event.actor ? Live.actorLabel(event.actor) : gettext("Someone")) + " " + what + change + " " + gettext("just now.");
   }
 
   // A public reply's mail state (queued, sent, failed, bounced), as the worker reports it.
@@ -42,7 +42,7 @@
     badge.className = "badge delivery delivery-" + event.state;
     badge.setAttribute("data-state", event.state);
     badge.title = event.reason || "";
-    badge.querySelector("[data-delivery-label]").textContent = String(event.label).toLowerCase();
+    badge.querySelector("[data-delivery-label]").textContent = Live.mailStateLabel(event.state, String(event.label).toLowerCase());
     badge.querySelector("[data-delivery-reason]").textContent =
       event.reason && event.state !== "sent" ? " (" + event.reason + ")" : "";
     Live.flash(badge);

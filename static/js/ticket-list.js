@@ -11,6 +11,12 @@
     filterToggle.open = true;
   }
 
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (s, p, n) { return n === 1 ? s : p; };
+  var interpolate = window.interpolate || function (s, o) {
+    return s.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); });
+  };
+
   // Filters apply as soon as one changes (the Apply button stays for pages without script).
   var filterForm = document.querySelector("form[data-autosubmit]");
   if (filterForm) {
@@ -31,7 +37,7 @@
     var all = boxes();
     var n = Array.prototype.filter.call(all, function (b) { return b.checked; }).length;
     if (selectedCount) {
-      selectedCount.textContent = n + " selected";
+      selectedCount.textContent = interpolate(ngettext("%(count)s selected", "%(count)s selected", n), { count: n }, true);
     }
     if (selectAll) {
       selectAll.checked = n > 0 && n === all.length;
@@ -136,7 +142,7 @@
     td.setAttribute("data-label", LABELS.due);
     if (ticket.due_at && Live.isActive(ticket.status)) {
       var ms = Date.parse(ticket.due_at) - Date.now();
-      td.appendChild(Live.timeEl(ticket.due_at, ms < 0 ? "overdue " + Live.duration(ms) : "due in " + Live.duration(ms)));
+      td.appendChild(Live.timeEl(ticket.due_at, Live.dueText(ms)));
     } else {
       td.textContent = "—";
     }
@@ -144,8 +150,8 @@
   }
 
   var LABELS = {
-    requester: "Requester", queue: "Queue", status: "Status", priority: "Priority",
-    assignee: "Assignee", due: "Due", updated: "Updated",
+    requester: gettext("Requester"), queue: gettext("Queue"), status: gettext("Status"), priority: gettext("Priority"),
+    assignee: gettext("Assignee"), due: gettext("Due"), updated: gettext("Updated"),
   };
 
   function cell(column, child) {
@@ -175,7 +181,7 @@
     box.value = ticket.ref;
     box.checked = Boolean(checked);
     box.setAttribute("form", "bulk-form");
-    box.setAttribute("aria-label", "Select " + ticket.ref);
+    box.setAttribute("aria-label", Live.fmt(gettext("Select %(ref)s"), { ref: ticket.ref }));
     td.appendChild(box);
     return td;
   }
@@ -198,8 +204,8 @@
     tr.appendChild(subject);
     tr.appendChild(cell("requester", requesters[String(ticket.id)] || "—"));
     tr.appendChild(cell("queue", ticket.queue));
-    tr.appendChild(cell("status", Live.el("span", "badge status-" + status, ticket.status_label)));
-    tr.appendChild(cell("priority", Live.el("span", "badge prio-" + Live.safePriority(ticket.priority), ticket.priority_label)));
+    tr.appendChild(cell("status", Live.el("span", "badge status-" + status, Live.statusLabel(ticket.status, ticket.status_label))));
+    tr.appendChild(cell("priority", Live.el("span", "badge prio-" + Live.safePriority(ticket.priority), Live.priorityLabel(ticket.priority, ticket.priority_label))));
     tr.appendChild(cell("assignee", ticket.assignee || "—"));
     tr.appendChild(dueCell(ticket));
     tr.appendChild(cell("updated", Live.timeEl(ticket.updated_at, Live.ago(ticket.updated_at))));
@@ -212,7 +218,7 @@
     }
     count = Math.max(0, count);
     countEl.setAttribute("data-value", count);
-    countEl.textContent = count + (count === 1 ? " ticket" : " tickets");
+    countEl.textContent = Live.fmt(ngettext("%(count)s ticket", "%(count)s tickets", count), { count: count });
   }
 
   function currentCount() {
@@ -233,7 +239,11 @@
     }
     noticeEl.hidden = false;
     noticeEl.querySelector("[data-list-notice-text]").textContent =
-      unseen + (unseen === 1 ? " ticket matching these filters changed" : " tickets matching these filters changed") + " elsewhere in the list.";
+      Live.fmt(ngettext(
+        "%(count)s ticket matching these filters changed elsewhere in the list.",
+        "%(count)s tickets matching these filters changed elsewhere in the list.",
+        unseen
+      ), { count: unseen });
   }
 
   // Where a changed ticket belongs: at the top of page 1 for the "newest first" sorts.
@@ -256,7 +266,7 @@
       var gone = findRow(event.id);
       if (gone) {
         gone.classList.add("live-stale");
-        gone.setAttribute("title", "Moved to a queue you cannot see");
+        gone.setAttribute("title", gettext("Moved to a queue you cannot see"));
       }
       // Without the row on this page its subject is unknown: a search cannot tell.
       var subject = gone ? gone.querySelector(".subject").textContent : null;
@@ -280,7 +290,7 @@
     if (existing) {
       if (!nowMatches) {
         fresh.classList.add("live-stale");
-        fresh.setAttribute("title", "No longer matches these filters");
+        fresh.setAttribute("title", gettext("No longer matches these filters"));
       }
       if (nowMatches && goesOnTop(event)) {
         existing.remove();

@@ -50,7 +50,8 @@ def test_a_new_user_enrols_and_later_logs_in_with_a_backup_code(page, queue_a):
 
     codes = enrol(page, "nina")
     assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c) for c in codes)
-    assert page.locator("#download-codes").is_visible()  # the page script ran under the CSP
+    # the page script ran under the CSP (after the translation catalogue it waits for)
+    page.wait_for_selector("#download-codes", state="visible")
     page.click("text=I saved my codes")
     page.wait_for_url("**/dashboard/")
     assert page.locator("h1").first.inner_text()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone, translation
 
 from tickets import services
 from tickets.models import Ticket
@@ -20,6 +22,22 @@ def test_it_says_the_largest_unit_only():
     assert relative(AT + timedelta(minutes=5), AT) == "in 5\xa0minutes"
     assert due_text(AT - timedelta(days=362), AT) == "overdue 11\xa0months"
     assert due_text(AT + timedelta(minutes=30), AT) == "due in 30\xa0minutes"
+
+
+def test_german_says_it_in_the_dative_with_a_formal_word_order():
+    with translation.override("de"):
+        assert relative(AT - timedelta(days=3), AT) == "vor 3\xa0Tagen"
+        assert relative(AT - timedelta(days=1, hours=2), AT) == "vor 1\xa0Tag"
+        assert relative(AT - timedelta(seconds=20), AT) == "gerade eben"
+        assert relative(AT + timedelta(hours=2), AT) == "in 2\xa0Stunden"
+        assert due_text(AT - timedelta(days=362), AT) == "seit 11\xa0Monaten überfällig"
+        assert due_text(AT + timedelta(minutes=1), AT) == "fällig in 1\xa0Minute"
+
+
+def test_a_german_reader_in_berlin_sees_german_dates_in_berlin_time(settings):
+    with translation.override("de"), timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
+        html = str(reltime(AT))
+    assert 'title="5. Dezember 2026 13:00"' in html
 
 
 def test_the_time_element_carries_the_moment_and_the_local_time(settings):

@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from tickets import services
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox
@@ -37,7 +39,7 @@ class QueueMailboxForm(forms.ModelForm):
             return password
         if self.instance.pk:
             return self.instance.password
-        raise ValidationError("Enter the mailbox password.")
+        raise ValidationError(_("Enter the mailbox password."))
 
 
 class QueueMailboxInline(admin.StackedInline):
@@ -48,7 +50,7 @@ class QueueMailboxInline(admin.StackedInline):
     readonly_fields = ["last_fetch_at", "last_error"]
 
 
-@admin.action(description="Release: run intake again, ignoring the failed check")
+@admin.action(description=gettext_lazy("Release: run intake again, ignoring the failed check"))
 def release(modeladmin: Any, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
     done, failed = 0, []
     for inbound in queryset.filter(status=InboundMessage.Status.QUARANTINED):
@@ -58,7 +60,10 @@ def release(modeladmin: Any, request: HttpRequest, queryset: QuerySet[InboundMes
         except (ValidationError, PermissionDenied) as exc:
             failed.append(f"mail #{inbound.pk}: {' '.join(getattr(exc, 'messages', [str(exc)]))}")
     if done:
-        messages.success(request, f"Released {done} message(s).")
+        messages.success(
+            request,
+            ngettext("Released %(n)d message.", "Released %(n)d messages.", done) % {"n": done},
+        )
     for line in failed:
         messages.error(request, line)
 

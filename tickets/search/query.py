@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from tickets.search.models import Scope, SearchToken
 from tickets.search.text import (
@@ -28,7 +29,7 @@ from tickets.search.tokens import tokens
 
 MAX_TERMS = 10
 _PHRASE_RE = re.compile(r'"([^"]*)"')
-NOTHING_TO_SEARCH = (
+NOTHING_TO_SEARCH = _(
     "Nothing to search for: use words of two or more letters (common words such as "
     '"the" or "und" are not searched).'
 )
@@ -70,7 +71,7 @@ def _add_chunk(search: Search, chunk: str) -> None:
     if chunk.endswith("*") and found:
         last = found.pop()
         if len(last) < MIN_PREFIX:
-            search.problem = f"Type at least {MIN_PREFIX} letters before *."
+            search.problem = str(_("Type at least %(n)d letters before *.") % {"n": MIN_PREFIX})
         search._add(f"p:{last[:MAX_PREFIX]}")
         search.prefixes.add(last)
         if len(last) > MAX_PREFIX:
@@ -94,9 +95,9 @@ def parse(text: str) -> Search:
     for chunk in _PHRASE_RE.sub(" ", text).replace('"', " ").split():
         _add_chunk(search, chunk)
     if not search.terms:
-        search.problem = search.problem or NOTHING_TO_SEARCH
+        search.problem = search.problem or str(NOTHING_TO_SEARCH)
     elif len(search.terms) > MAX_TERMS:
-        search.problem = f"Search for at most {MAX_TERMS} words at once."
+        search.problem = str(_("Search for at most %(n)d words at once.") % {"n": MAX_TERMS})
     return search
 
 

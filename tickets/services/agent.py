@@ -33,7 +33,7 @@ MENTION_RE = re.compile(r"(?<![\w@.+-])@([\w.@+-]*[\w@+-])")
 def _require_staff(actor: Any) -> Any:
     user = staff_user(actor)
     if user is None or not is_staff_member(user):
-        raise PermissionDenied("Only staff can do this.")
+        raise PermissionDenied(_("Only staff can do this."))
     return user
 
 
@@ -70,7 +70,7 @@ def ticket_follow(*, actor: Any, ticket: Ticket, follow: bool = True) -> bool:
     """Follow (or stop following) a ticket the actor can see. Returns whether they follow."""
     user = _require_staff(actor)
     if not access.can_see_ticket(user, ticket):
-        raise PermissionDenied("Not visible.")
+        raise PermissionDenied(_("Not visible."))
     if follow:
         TicketWatch.objects.get_or_create(ticket=ticket, user=user)
     else:
@@ -147,7 +147,7 @@ def canned_response_save(*, actor: Any, response: CannedResponse) -> CannedRespo
         if response.pk is not None:
             stored = CannedResponse.objects.filter(pk=response.pk).values("owner_id").first()
             if stored is None or stored["owner_id"] != user.pk:
-                raise PermissionDenied("Not your canned response.")
+                raise PermissionDenied(_("Not your canned response."))
         response.owner = user
         if response.queue_id is not None and not access.can_see_queue(user, response.queue_id):
             raise ValidationError({"queue": _("Select a queue you are a member of.")})
@@ -161,5 +161,5 @@ def canned_response_save(*, actor: Any, response: CannedResponse) -> CannedRespo
 def canned_response_delete(*, actor: Any, response: CannedResponse) -> None:
     user = _require_staff(actor)
     if not is_manager(user) and response.owner_id != user.pk:
-        raise PermissionDenied("Not your canned response.")
+        raise PermissionDenied(_("Not your canned response."))
     response.delete()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
@@ -32,11 +33,13 @@ def attachment_add(
     """Store an uploaded file on a ticket (and optionally one of its comments), encrypted."""
     ticket = lock(ticket)
     if not _may_attach(actor, ticket):
-        raise PermissionDenied("No such ticket.")
+        raise PermissionDenied(_("No such ticket."))
     if ticket.status == Status.CLOSED:
-        raise ValidationError({"file": "This ticket is closed; files can no longer be attached."})
+        raise ValidationError(
+            {"file": _("This ticket is closed; files can no longer be attached.")}
+        )
     if comment is not None and comment.ticket_id != ticket.pk:
-        raise ValidationError({"file": "That comment belongs to another ticket."})
+        raise ValidationError({"file": _("That comment belongs to another ticket.")})
     checked = check_upload(upload)
     was = events.snapshot(ticket)
     attachment = Attachment(

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import access
 from tickets.actors import actor_name, is_contact, is_system, staff_user
@@ -83,12 +84,17 @@ def require_queue(actor: Any, queue: Queue, field: str = "queue") -> None:
     if is_system(actor) or is_contact(actor):
         return
     if not access.can_see_queue(actor, queue.pk):
-        raise ValidationError({field: "Select a queue you are a member of."})
+        raise ValidationError({field: _("Select a queue you are a member of.")})
 
 
 def require_assignable(assignee: Any, queue: Queue) -> None:
     if assignee is not None and not access.is_assignable(assignee, queue):
-        raise ValidationError({"assignee": f"{assignee} cannot take tickets of {queue}."})
+        raise ValidationError(
+            {
+                "assignee": _("%(who)s cannot take tickets of %(queue)s.")
+                % {"who": assignee, "queue": queue}
+            }
+        )
 
 
 def save_ticket(ticket: Ticket, fields: Iterable[str]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from tickets import access
 from tickets.models import Ticket
@@ -42,12 +43,12 @@ class BulkOutcome:
 
     def summary(self) -> str:
         """ "18 changed, 2 not allowed: T-000007, T-000009 (why, where it is a rule)." """
-        text = f"{len(self.changed)} changed"
+        text = _("%(n)d changed") % {"n": len(self.changed)}
         if self.refused:
             refs = ", ".join(
                 ref if why == NOT_ALLOWED else f"{ref} ({why})" for ref, why in sorted(self.refused)
             )
-            text += f", {len(self.refused)} not allowed: {refs}"
+            text += ", " + _("%(n)d not allowed: %(refs)s") % {"n": len(self.refused), "refs": refs}
         return text + "."
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
@@ -31,9 +32,9 @@ REOPENED_BY_REQUESTER = (Status.PENDING, Status.RESOLVED)
 def _require_may_write(actor: Any, ticket: Ticket, is_internal: bool) -> None:
     if is_contact(actor):
         if not access.is_participant(actor, ticket):
-            raise PermissionDenied("Only the ticket's requester or CC contacts can reply to it.")
+            raise PermissionDenied(_("Only the ticket's requester or CC contacts can reply to it."))
         if is_internal:
-            raise PermissionDenied("A requester cannot write internal notes.")
+            raise PermissionDenied(_("A requester cannot write internal notes."))
 
 
 @transaction.atomic
@@ -49,9 +50,9 @@ def comment_add(
     ticket = lock(ticket)
     _require_may_write(actor, ticket, is_internal)
     if ticket.status == Status.CLOSED:
-        raise ValidationError({"body": "This ticket is closed; open a new ticket instead."})
+        raise ValidationError({"body": _("This ticket is closed; open a new ticket instead.")})
     if not body.strip():
-        raise ValidationError({"body": "Write something first."})
+        raise ValidationError({"body": _("Write something first.")})
     was = events.snapshot(ticket)
     comment = Comment(
         ticket=ticket,
@@ -108,7 +109,7 @@ def reply_and_set_status(
     """A reply or note and, with it, a new status and/or priority: all of it or nothing
     ("Send and resolve", "Send and set pending", a canned response's settings)."""
     if status and status not in REPLY_STATUSES:
-        raise ValidationError({"status": "A reply can set the ticket pending or resolved only."})
+        raise ValidationError({"status": _("A reply can set the ticket pending or resolved only.")})
     comment = comment_add(
         actor=actor, ticket=ticket, body=body, is_internal=is_internal, files=files
     )

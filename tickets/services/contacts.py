@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from tickets import access, search
 from tickets.actors import is_contact, is_system
@@ -25,7 +26,7 @@ def contact_get_or_create(*, actor: Any, email: str, name: str = "", phone: str 
     reuses any contact with that address: it is the same requester.
     """
     if is_contact(actor):
-        raise PermissionDenied("A requester cannot create contacts.")
+        raise PermissionDenied(_("A requester cannot create contacts."))
     email = email.strip()
     existing = Contact.objects.filter(
         email_index=Contact.email_lookup(email), erased_at__isnull=True
@@ -47,7 +48,7 @@ def contact_save(*, actor: Any, contact: Contact) -> Contact:
     """Save a contact added or corrected on the admin site (managers only), validated and
     with its email's blind index kept in step."""
     if not is_manager(actor):
-        raise PermissionDenied("Only managers can edit contacts.")
+        raise PermissionDenied(_("Only managers can edit contacts."))
     validate(contact)
     if contact.pk is None:
         contact.save(force_insert=True)

@@ -23,6 +23,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.events import record_event
 from tickets.actors import SystemActor, staff_user
@@ -115,18 +116,18 @@ def mail_release(*, actor: Any, inbound: InboundMessage) -> InboundMessage:
     """Run a quarantined message through intake again, ignoring its parse problems and the
     rate cap (a manager's decision); set ``inbound.queue`` first if no queue matched."""
     if not is_manager(actor):
-        raise PermissionDenied("Only managers can release quarantined mail.")
+        raise PermissionDenied(_("Only managers can release quarantined mail."))
     inbound = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
     if inbound.status != Outcome.QUARANTINED:
-        raise ValidationError("Only quarantined mail can be released.")
+        raise ValidationError(_("Only quarantined mail can be released."))
     raw = inbound.raw
     if not isinstance(raw, bytes) or getattr(raw, "reason", None):
-        raise ValidationError("The mail source cannot be decrypted.")
+        raise ValidationError(_("The mail source cannot be decrypted."))
     parsed = parse_message(bytes(raw))
     overridden = parsed.problems[:]
     _process(inbound, parsed, queue=inbound.queue, release=True)
     if inbound.status == Outcome.QUARANTINED:
-        raise ValidationError(f"Still not deliverable: {inbound.reason}")
+        raise ValidationError(_("Still not deliverable: %(reason)s") % {"reason": inbound.reason})
     if overridden and inbound.ticket is not None:
         _note(
             inbound.ticket,

@@ -26,7 +26,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.preferences import users_language
 from tickets import access
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.live.events import delivery_event
@@ -64,9 +67,9 @@ MESSAGE_ID_KINDS = {
 }
 # What an agent's notice says happened (its subject and first line).
 NOTICES = {
-    Kind.ASSIGNED: "Assigned to you",
-    Kind.REQUESTER_REPLIED: "Requester replied",
-    Kind.MENTION: "Mentioned in a note",
+    Kind.ASSIGNED: gettext_lazy("Assigned to you"),
+    Kind.REQUESTER_REPLIED: gettext_lazy("Requester replied"),
+    Kind.MENTION: gettext_lazy("Mentioned in a note"),
 }
 # SMTP codes that will not get better by trying again.
 PERMANENT_CODES = range(500, 600)
@@ -265,16 +268,20 @@ def _notify_agent(
         address = validate_address(agent.email)
     except HeaderValueError:
         return
-    what = NOTICES[kind]
     path = ticket.get_absolute_url() + anchor
     link = f"{settings.MAIL_SITE_URL}{path}" if settings.MAIL_SITE_URL else path
     who = staff_user(actor)
-    by = f" by {who.get_username()}" if who is not None else ""
-    body = (
-        f"{what}{by}: ticket {ticket.reference} in {ticket.queue.name}.\n"
-        f"Subject: {ticket.subject}\n\n{link}\n\n"
-        "You get this mail because of your notification preferences."
-    )
+    with users_language(agent):  # the agent's language, not the actor's
+        what = str(NOTICES[kind])
+        values = {"what": what, "ref": ticket.reference, "queue": ticket.queue.name}
+        if who is not None:
+            values["who"] = who.get_username()
+            first = _("%(what)s by %(who)s: ticket %(ref)s in %(queue)s.") % values
+        else:
+            first = _("%(what)s: ticket %(ref)s in %(queue)s.") % values
+        subject_line = _("Subject: %(subject)s") % {"subject": ticket.subject}
+        why = _("You get this mail because of your notification preferences.")
+        body = f"{first}\n{subject_line}\n\n{link}\n\n{why}"
     subject = f"[{ticket.reference}] {what}: {ticket.subject}"
     _enqueue(ticket, kind, [address], body, subject=subject, auto_submitted=True)
 
@@ -361,7 +368,7 @@ def _send(message: EmailMessage) -> int:
     """Send over the process's open connection; one fresh connection if the server had
     dropped it while idle."""
     key = _smtp_key()
-    for _ in range(2):
+    for _attempt in range(2):
         connection = _smtp.get(key)
         if connection is None:
             connection = get_connection()

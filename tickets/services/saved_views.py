@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets.models import Queue
 from tickets.organising_models import SavedView
@@ -20,12 +21,14 @@ def saved_view_save(*, actor: Any, name: str, query: str, queue: Queue | None = 
     """Save (or overwrite, by name) one of the actor's views; ``queue`` shares it."""
     if queue is not None:
         if not is_manager(actor):
-            raise ValidationError({"queue": "Only managers can share a view with a queue."})
+            raise ValidationError({"queue": _("Only managers can share a view with a queue.")})
         require_queue(actor, queue)
     view = SavedView.objects.filter(owner=actor, name=name.strip()).first()
     if view is None:
         if SavedView.objects.filter(owner=actor).count() >= MAX_VIEWS:
-            raise ValidationError({"name": f"You can keep at most {MAX_VIEWS} views."})
+            raise ValidationError(
+                {"name": _("You can keep at most %(n)d views.") % {"n": MAX_VIEWS}}
+            )
         view = SavedView(owner=actor, name=name.strip())
     view.query = query
     view.queue = queue
@@ -37,5 +40,5 @@ def saved_view_save(*, actor: Any, name: str, query: str, queue: Queue | None = 
 @transaction.atomic
 def saved_view_delete(*, actor: Any, view: SavedView) -> None:
     if view.owner_id != actor.pk:
-        raise PermissionDenied("Only its owner can delete a view.")
+        raise PermissionDenied(_("Only its owner can delete a view."))
     view.delete()

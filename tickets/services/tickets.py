@@ -9,9 +9,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
+from tickets.labels import STATUS_LABELS
 from tickets.live import events
 from tickets.live.kinds import EventKind
 from tickets.models import (
@@ -56,7 +58,7 @@ def ticket_create(
     if is_contact(actor):
         contact = actor
     elif not is_system(actor) and not is_staff_member(actor):
-        raise PermissionDenied("Only staff can create tickets.")
+        raise PermissionDenied(_("Only staff can create tickets."))
     require_queue(actor, queue)
     require_assignable(assignee, queue)
     now = timezone.now()
@@ -120,7 +122,7 @@ def ticket_assign(*, actor: Any, ticket: Ticket, assignee: Any) -> Ticket:
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     if ticket.status == Status.CLOSED:
-        raise ValidationError({"assignee": "A closed ticket cannot be reassigned."})
+        raise ValidationError({"assignee": _("A closed ticket cannot be reassigned.")})
     require_assignable(assignee, ticket.queue)
     was = events.snapshot(ticket)
     old = display_user(ticket.assignee)
@@ -157,12 +159,15 @@ def ticket_change_status(*, actor: Any, ticket: Ticket, status: str) -> Ticket:
     if status == ticket.status:
         return ticket
     if status not in Status.values:
-        raise ValidationError({"status": "Select a valid status."})
+        raise ValidationError({"status": _("Select a valid status.")})
     if status not in TRANSITIONS[ticket.status]:
         raise ValidationError(
             {
-                "status": f"A {ticket.get_status_display().lower()} ticket cannot become "
-                f"{Status(status).label.lower()}."
+                "status": _("A %(old)s ticket cannot become %(new)s.")
+                % {
+                    "old": str(STATUS_LABELS[ticket.status]).lower(),
+                    "new": str(STATUS_LABELS[status]).lower(),
+                }
             }
         )
     was = events.snapshot(ticket)
@@ -179,7 +184,7 @@ def ticket_change_priority(*, actor: Any, ticket: Ticket, priority: int) -> Tick
     if priority == ticket.priority:
         return ticket
     if priority not in Priority.values:
-        raise ValidationError({"priority": "Select a valid priority."})
+        raise ValidationError({"priority": _("Select a valid priority.")})
     was = events.snapshot(ticket)
     old = ticket.get_priority_display()
     ticket.priority = priority
@@ -196,7 +201,7 @@ def ticket_change_queue(*, actor: Any, ticket: Ticket, queue: Queue) -> Ticket:
     if queue.pk == ticket.queue_id:
         return ticket
     if ticket.status == Status.CLOSED:
-        raise ValidationError({"queue": "A closed ticket cannot be moved."})
+        raise ValidationError({"queue": _("A closed ticket cannot be moved.")})
     require_queue(actor, queue)
     was = events.snapshot(ticket)
     old_queue = ticket.queue

@@ -9,12 +9,16 @@ format_html. Each cell carries its column name (data-label) for the card layout 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import now
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
+from tickets.labels import PRIORITY_LABELS, STATUS_LABELS
 from tickets.models import ACTIVE_STATUSES, Ticket, user_display
 from tickets.templatetags.timefmt import due_text, relative, time_tag
 
@@ -23,20 +27,34 @@ register = template.Library()
 ROW = (
     '<tr data-ticket-id="{pk}" data-key-item class="status-{status}{overdue_class}">'
     '<td class="select"><input type="checkbox" name="tickets" value="{ref}" form="bulk-form"'
-    ' aria-label="Select {ref}"></td>'
+    ' aria-label="{select}"></td>'
     '<td class="ref"><a href="{url}">{ref}</a></td>'
     '<td class="subject"><a href="{url}">{subject}</a></td>'
-    '<td data-col="requester" data-label="Requester">{requester}</td>'
-    '<td data-col="queue" data-label="Queue">{queue}</td>'
-    '<td data-col="status" data-label="Status">'
+    '<td data-col="requester" data-label="{l_requester}">{requester}</td>'
+    '<td data-col="queue" data-label="{l_queue}">{queue}</td>'
+    '<td data-col="status" data-label="{l_status}">'
     '<span class="badge status-{status}">{status_label}</span></td>'
-    '<td data-col="priority" data-label="Priority">'
+    '<td data-col="priority" data-label="{l_priority}">'
     '<span class="badge prio-{priority}">{priority_label}</span></td>'
-    '<td data-col="assignee" data-label="Assignee">{assignee}</td>'
-    '<td data-col="due" data-label="Due">{due}</td>'
-    '<td data-col="updated" data-label="Updated">{updated}</td>'
+    '<td data-col="assignee" data-label="{l_assignee}">{assignee}</td>'
+    '<td data-col="due" data-label="{l_due}">{due}</td>'
+    '<td data-col="updated" data-label="{l_updated}">{updated}</td>'
     "</tr>"
 )
+
+
+@cache
+def _column_labels(language: str) -> dict[str, str]:
+    """The cells' column names in one language (the card layout on phones shows them)."""
+    return {
+        "l_requester": _("Requester"),
+        "l_queue": _("Queue"),
+        "l_status": _("Status"),
+        "l_priority": _("Priority"),
+        "l_assignee": _("Assignee"),
+        "l_due": _("Due"),
+        "l_updated": _("Updated"),
+    }
 
 
 def _due_cell(ticket: Ticket, at: datetime) -> SafeString | str:
@@ -65,13 +83,15 @@ def ticket_row(ticket: Ticket) -> SafeString:
         overdue_class=" overdue" if overdue else "",
         url=url,
         ref=ticket.reference,
+        select=_("Select %(ref)s") % {"ref": ticket.reference},
         subject=ticket.subject,
         requester=_requester(ticket),
         queue=ticket.queue.name,
-        status_label=ticket.get_status_display(),
+        status_label=STATUS_LABELS.get(ticket.status, ticket.status),
         priority=ticket.priority,
-        priority_label=ticket.get_priority_display(),
+        priority_label=PRIORITY_LABELS.get(ticket.priority, ticket.priority),
         assignee=user_display(ticket.assignee) if ticket.assignee_id else "—",
         due=_due_cell(ticket, at),
         updated=time_tag(ticket.updated_at, relative(ticket.updated_at, at)),
+        **_column_labels(get_language() or ""),
     )

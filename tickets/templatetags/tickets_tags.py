@@ -6,7 +6,13 @@ from typing import Any
 
 from django import template
 
-from tickets.labels import PRIORITY_LABELS, STATUS_LABELS, VERB_LABELS
+from tickets.labels import (
+    MAIL_STATE_LABELS,
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    VERB_LABELS,
+    activity_value,
+)
 from tickets.models import user_display
 
 register = template.Library()
@@ -31,3 +37,19 @@ def priority_label(value: int) -> str:
 @register.filter
 def verb_label(code: str) -> str:
     return str(VERB_LABELS.get(code, code))
+
+
+@register.filter
+def mail_state_label(code: str) -> str:
+    return str(MAIL_STATE_LABELS.get(code, code))
+
+
+@register.filter
+def activity_old(activity: Any) -> str:
+    """A history line's old value, a status or priority in the reader's language."""
+    return activity_value(activity.verb, activity.old_value)
+
+
+@register.filter
+def activity_new(activity: Any) -> str:
+    return activity_value(activity.verb, activity.new_value)
