@@ -11,6 +11,7 @@ from django.http import QueryDict
 
 from tickets import access
 from tickets.forms import QueueChoiceField
+from tickets.listing import PAGE_PARAMETERS
 from tickets.models import Priority, Queue, Status, Ticket, validate_single_line
 from tickets.organising_models import Tag
 from tickets.services import BULK_ACTIONS
@@ -19,9 +20,9 @@ MAX_BULK = 200
 
 
 def clean_query(raw: str) -> str:
-    """A list query string, re-encoded (no page number, nothing but key=value pairs)."""
+    """A list query string, re-encoded (no page or cursor, nothing but key=value pairs)."""
     query = QueryDict(raw[:1000], mutable=True)
-    for key in ("page", "view"):
+    for key in (*PAGE_PARAMETERS, "view"):
         query.pop(key, None)
     return query.urlencode()[:500]
 

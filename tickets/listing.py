@@ -4,6 +4,7 @@ in the navigation share it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,8 @@ from tickets.search import query as search_query
 
 DUE_SOON = timedelta(hours=1)
 DEFAULT_SORT = "updated"
+# Where in the list a page is: a number or a keyset cursor (tickets/keyset.py).
+PAGE_PARAMETERS = ("page", "after", "before")
 
 _STATUS_ORDER = Case(
     *(When(status=s, then=Value(i)) for i, s in enumerate(Status.values)), default=Value(99)
@@ -24,18 +27,19 @@ _STATUS_ORDER = Case(
 # A due date counts only while the ticket is active (the list shows "—" otherwise).
 _ACTIVE_DUE = Case(When(status__in=ACTIVE_STATUSES, then=F("due_at")), default=None)
 
-# name -> (label, [(expression, descending)]) in the column's natural direction; "-name"
-# is the same column reversed. Tickets without a due date sort last either way.
-SORT_COLUMNS: dict[str, tuple[str, list[tuple[BaseExpression | str, bool]]]] = {
-    "updated": ("Recently updated", [("updated_at", True)]),
-    "created": ("Newest", [("created_at", True)]),
-    "priority": ("Priority", [("priority", True), ("updated_at", True)]),
-    "due": ("Due soonest", [(_ACTIVE_DUE, False)]),
-    "ref": ("Reference", [("id", True)]),
-    "subject": ("Subject", [("subject", False)]),
-    "queue": ("Queue", [("queue__name", False)]),
-    "status": ("Status", [(_STATUS_ORDER, False)]),
-    "assignee": ("Assignee", [("assignee__username", False)]),
+# name -> (label, [(expression, descending, nullable)]) in the column's natural direction;
+# "-name" is the same column reversed. NULLs (no due date, nobody assigned) sort last either
+# way; keyset paging (tickets/keyset.py) needs to know which keys can be NULL.
+SORT_COLUMNS: dict[str, tuple[str, list[tuple[BaseExpression | str, bool, bool]]]] = {
+    "updated": ("Recently updated", [("updated_at", True, False)]),
+    "created": ("Newest", [("created_at", True, False)]),
+    "priority": ("Priority", [("priority", True, False), ("updated_at", True, False)]),
+    "due": ("Due soonest", [(_ACTIVE_DUE, False, True)]),
+    "ref": ("Reference", [("id", True, False)]),
+    "subject": ("Subject", [("subject", False, False)]),
+    "queue": ("Queue", [("queue__name", False, False)]),
+    "status": ("Status", [(_STATUS_ORDER, False, False)]),
+    "assignee": ("Assignee", [("assignee__username", False, True)]),
 }
 ALIASES = {"oldest": "-created"}
 REVERSED_LABELS = {
@@ -57,19 +61,52 @@ def sort_choices() -> list[tuple[str, str]]:
     return [*forward, ("oldest", "Oldest"), *backward]
 
 
-def order_by(sort: str | None) -> list[OrderBy]:
-    """The ORDER BY of a sort name ("due", "-due"); the id breaks ties in the same direction."""
-    sort = ALIASES.get(sort or "", sort or DEFAULT_SORT)
+@dataclass(frozen=True)
+class SortKey:
+    """One term of a sort: its expression, whether it runs high to low, whether it can be
+    NULL (NULLs come last in either direction)."""
+
+    expression: BaseExpression
+    descending: bool
+    nullable: bool = False
+
+    def order(
+        self, expression: BaseExpression | None = None, *, backwards: bool = False
+    ) -> OrderBy:
+        """This term in an ORDER BY (of ``expression``, e.g. its annotation), or reversed.
+
+        NULLS LAST only where a NULL can occur: on a NOT NULL column it would stop
+        PostgreSQL from reading the order off an index (DESC indexes keep NULLs first)."""
+        expr = self.expression if expression is None else expression
+        nulls = {"nulls_first": True} if backwards else {"nulls_last": True}
+        down = self.descending != backwards
+        ordered = expr.desc if down else expr.asc
+        return ordered(**nulls) if self.nullable else ordered()
+
+
+def canonical_sort(sort: str | None) -> str:
+    """The sort's own name ("oldest" is "-created"; none is the default)."""
+    return ALIASES.get(sort or "", sort or DEFAULT_SORT)
+
+
+def sort_keys(sort: str | None) -> list[SortKey]:
+    """The terms of a sort name ("due", "-due"), the id last (it breaks ties in the first
+    term's direction), so every row has exactly one place."""
+    sort = canonical_sort(sort)
     flip = sort.startswith("-")
     _, columns = SORT_COLUMNS[sort.lstrip("-")]
-    order = []
-    for expression, descending in columns:
-        expr = F(expression) if isinstance(expression, str) else expression
-        down = descending != flip
-        order.append(expr.desc(nulls_last=True) if down else expr.asc(nulls_last=True))
-    tie_down = columns[0][1] != flip
-    order.append(F("id").desc() if tie_down else F("id").asc())
-    return order
+    keys = [
+        SortKey(F(expr) if isinstance(expr, str) else expr, descending != flip, nullable)
+        for expr, descending, nullable in columns
+    ]
+    if columns[-1][0] != "id":
+        keys.append(SortKey(F("id"), columns[0][1] != flip))
+    return keys
+
+
+def order_by(sort: str | None) -> list[OrderBy]:
+    """The ORDER BY of a sort name ("due", "-due")."""
+    return [key.order() for key in sort_keys(sort)]
 
 
 def filter_q(user: Any, filters: dict[str, Any]) -> Q:
