@@ -118,12 +118,15 @@ def filter_q(user: Any, filters: dict[str, Any]) -> Q:
         )
         found = search_query.parse(text)
         internal = access.can_read_internal_notes(user)
-        match = (
-            Q(pk__in=[])
-            if found.problem
-            else Q(pk__in=search_query.matching_ticket_ids(found, internal=internal))
-        )
-        q &= match | Q(pk=pk) if pk else match
+        if found.problem:
+            q &= Q(pk=pk) if pk else Q(pk__in=[])
+        else:
+            ids: Any = search_query.matching_ticket_ids(found, internal=internal)
+            if pk:
+                # One IN (... UNION ...), not "IN (...) OR id = pk": PostgreSQL cannot answer
+                # that OR from indexes and would read the whole ticket table.
+                ids = Ticket.objects.filter(pk=pk).order_by().values("pk").union(ids)
+            q &= Q(pk__in=ids)
     status = filters.get("status") or "active"
     if status == "active":
         q &= Q(status__in=ACTIVE_STATUSES)
