@@ -22,6 +22,7 @@ from tickets.models import (
 )
 from tickets.organising_models import Tag
 from tickets.search import query as search_query
+from tickets.widgets import use_quick_selects
 
 ATTACHMENT_HELP = _("Stored encrypted; PDFs, images, text and office documents.")
 
@@ -70,6 +71,7 @@ class TicketFilterForm(forms.Form):
             ("unassigned", "Unassigned"),
             *((str(pk), name) for pk, name in access.assignee_filter_choices(user)),
         ]
+        use_quick_selects(self)
 
     def clean_q(self) -> str:
         q = self.cleaned_data["q"].strip()

@@ -15,6 +15,7 @@ from tickets.listing import PAGE_PARAMETERS
 from tickets.models import Priority, Queue, Status, Ticket, validate_single_line
 from tickets.organising_models import Tag
 from tickets.services import BULK_ACTIONS
+from tickets.widgets import use_quick_selects
 
 MAX_BULK = 200
 
@@ -57,6 +58,7 @@ class BulkForm(forms.Form):
         )
         self.fields["queue"].queryset = access.visible_queues(user)
         self.references: list[str] = []
+        use_quick_selects(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -96,3 +98,4 @@ class SavedViewForm(forms.Form):
             self.fields["queue"].queryset = access.visible_queues(user)
         else:
             del self.fields["queue"]
+        use_quick_selects(self)
