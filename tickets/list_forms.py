@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
 
-from tickets import access
+from tickets import access, list_choices
 from tickets.forms import QueueChoiceField
 from tickets.listing import PAGE_PARAMETERS
 from tickets.models import Priority, Queue, Status, Ticket, validate_single_line
@@ -50,13 +50,14 @@ class BulkForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "bulk-%s")
         super().__init__(*args, **kwargs)
-        ids = [pk for pk, _ in access.assignee_filter_choices(user)]
-        people = get_user_model().objects.filter(pk__in=ids).order_by("username")
-        self.fields["assignee"].queryset = people
-        self.fields["assignee"].label_from_instance = lambda u: (
-            u.get_full_name().strip() or u.get_username()
-        )
+        people = list_choices.people(user)
+        ids = [pk for pk, _ in people]
+        users = get_user_model().objects.filter(pk__in=ids).order_by("username")
+        self.fields["assignee"].queryset = users  # validates; rendering offers what was read
+        list_choices.offer(self.fields["assignee"], people)
         self.fields["queue"].queryset = access.visible_queues(user)
+        list_choices.offer(self.fields["queue"], list_choices.queues(user))
+        list_choices.offer(self.fields["tag"], list_choices.tags(user))
         self.references: list[str] = []
         use_quick_selects(self)
 
@@ -96,6 +97,7 @@ class SavedViewForm(forms.Form):
         super().__init__(*args, **kwargs)
         if can_share:
             self.fields["queue"].queryset = access.visible_queues(user)
+            list_choices.offer(self.fields["queue"], list_choices.queues(user))
         else:
             del self.fields["queue"]
         use_quick_selects(self)
