@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 from tickets.listing import SortKey
 
 SALT = "tickets.list.cursor"
-MAX_TOKEN = 600  # characters; a real cursor is about 100
+MAX_TOKEN = 4_000  # characters: about 100, up to ~1 600 for a 200-character non-ASCII subject
 MAX_PAGE_NUMBER = 10**6
 
 
