@@ -144,7 +144,7 @@ def filtered_tickets(
     """Visible tickets matching the list's filters (cleaned by TicketFilterForm), and the
     terms of their order."""
     qs = access.visible_tickets(user).filter(listing.filter_q(user, filters))
-    keys = listing.sort_keys(sort)
+    keys = listing.sort_keys(sort, only_active=listing.only_active(filters))
     if q := (filters.get("q") or "").strip():
         found = search_query.parse(q)
         if not found.problem and listing.canonical_sort(sort) == listing.DEFAULT_SORT:
