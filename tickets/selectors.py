@@ -389,13 +389,12 @@ def saved_view_counts(user: Any, views: list[SavedView]) -> dict[int, int]:
     conditions = {
         view.pk: listing.filter_q(user, listing.filters_from_query(view.query)) for view in views
     }
-    # Only rows some view lists are read (through the indexes of their conditions), and
+    tickets = access.visible_tickets(user)
+    if all(conditions.values()):  # (an empty Q, a view of every ticket, would vanish in OR)
+        # Only rows some view lists are read (through the indexes of their conditions).
+        tickets = tickets.filter(reduce(operator.or_, conditions.values()))
     # COUNT(status) (a NOT NULL column, so it counts rows) can be answered from an index.
-    counts = (
-        access.visible_tickets(user)
-        .filter(reduce(operator.or_, conditions.values()))
-        .aggregate(
-            **{f"v{pk}": Count("status", filter=condition) for pk, condition in conditions.items()}
-        )
+    counts = tickets.aggregate(
+        **{f"v{pk}": Count("status", filter=condition) for pk, condition in conditions.items()}
     )
     return {view.pk: counts[f"v{view.pk}"] for view in views}
