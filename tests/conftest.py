@@ -144,6 +144,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/ops/test_request_bodies.py*": ("slow",),  # real gunicorn and daphne, slow uploads
     "tests/mail/test_fetchmail.py*": ("slow",),  # a dovecot per test (1.3 s to stop)
     "tests/mail/test_servers.py*": ("slow",),  # the same, proving the servers work
+    "tests/tickets/test_list_plans.py*": ("slow",),  # 100 000 tickets, EXPLAIN (~45 s)
 }
 # System programs by test id; the test fails naming the Debian package when one is missing
 # (tests/binaries.py). A test can also carry @pytest.mark.needs_binary("name", ...).

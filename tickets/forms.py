@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from tickets import access, listing
+from tickets import access, list_choices, listing
 from tickets.agent_models import CANNED_STATUSES
 from tickets.labels import PRIORITY_LABELS, STATUS_LABELS
 from tickets.models import (
@@ -22,6 +22,7 @@ from tickets.models import (
 )
 from tickets.organising_models import Tag
 from tickets.search import query as search_query
+from tickets.widgets import use_quick_selects
 
 ATTACHMENT_HELP = _("Stored encrypted; PDFs, images, text and office documents.")
 
@@ -78,12 +79,15 @@ class TicketFilterForm(forms.Form):
         super().__init__(data, *args, **kwargs)
         self.search_notice = ""  # why a search found nothing to look for (shown, not an error)
         self.fields["queue"].queryset = access.visible_queues(user)
+        list_choices.offer(self.fields["queue"], list_choices.queues(user))
+        list_choices.offer(self.fields["tag"], list_choices.tags(user))
         self.fields["assignee"].choices = [
             ("", _("Anyone")),
             ("me", _("Me")),
             ("unassigned", _("Unassigned")),
-            *((str(pk), name) for pk, name in access.assignee_filter_choices(user)),
+            *((str(pk), name) for pk, name in list_choices.people(user)),
         ]
+        use_quick_selects(self)
 
     def clean_q(self) -> str:
         q = self.cleaned_data["q"].strip()

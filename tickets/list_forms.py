@@ -10,20 +10,22 @@ from django.contrib.auth import get_user_model
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from tickets import access
+from tickets import access, list_choices
 from tickets.forms import QueueChoiceField
 from tickets.labels import PRIORITY_LABELS, STATUS_LABELS
+from tickets.listing import PAGE_PARAMETERS
 from tickets.models import Queue, Ticket, validate_single_line
 from tickets.organising_models import Tag
 from tickets.services import BULK_ACTIONS
+from tickets.widgets import use_quick_selects
 
 MAX_BULK = 200
 
 
 def clean_query(raw: str) -> str:
-    """A list query string, re-encoded (no page number, nothing but key=value pairs)."""
+    """A list query string, re-encoded (no page or cursor, nothing but key=value pairs)."""
     query = QueryDict(raw[:1000], mutable=True)
-    for key in ("page", "view"):
+    for key in (*PAGE_PARAMETERS, "view"):
         query.pop(key, None)
     return query.urlencode()[:500]
 
@@ -60,14 +62,16 @@ class BulkForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "bulk-%s")
         super().__init__(*args, **kwargs)
-        ids = [pk for pk, _name in access.assignee_filter_choices(user)]
-        people = get_user_model().objects.filter(pk__in=ids).order_by("username")
-        self.fields["assignee"].queryset = people
-        self.fields["assignee"].label_from_instance = lambda u: (
-            u.get_full_name().strip() or u.get_username()
-        )
+        people = list_choices.people(user)
+        ids = [pk for pk, _ in people]
+        users = get_user_model().objects.filter(pk__in=ids).order_by("username")
+        self.fields["assignee"].queryset = users  # validates; rendering offers what was read
+        list_choices.offer(self.fields["assignee"], people)
         self.fields["queue"].queryset = access.visible_queues(user)
+        list_choices.offer(self.fields["queue"], list_choices.queues(user))
+        list_choices.offer(self.fields["tag"], list_choices.tags(user))
         self.references: list[str] = []
+        use_quick_selects(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -107,5 +111,7 @@ class SavedViewForm(forms.Form):
         super().__init__(*args, **kwargs)
         if can_share:
             self.fields["queue"].queryset = access.visible_queues(user)
+            list_choices.offer(self.fields["queue"], list_choices.queues(user))
         else:
             del self.fields["queue"]
+        use_quick_selects(self)

@@ -4,6 +4,7 @@ in the navigation share it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,8 @@ from tickets.search import query as search_query
 
 DUE_SOON = timedelta(hours=1)
 DEFAULT_SORT = "updated"
+# Where in the list a page is: a number or a keyset cursor (tickets/keyset.py).
+PAGE_PARAMETERS = ("page", "after", "before")
 
 _STATUS_ORDER = Case(
     *(When(status=s, then=Value(i)) for i, s in enumerate(Status.values)), default=Value(99)
@@ -25,18 +28,19 @@ _STATUS_ORDER = Case(
 # A due date counts only while the ticket is active (the list shows "—" otherwise).
 _ACTIVE_DUE = Case(When(status__in=ACTIVE_STATUSES, then=F("due_at")), default=None)
 
-# name -> (label, [(expression, descending)]) in the column's natural direction; "-name"
-# is the same column reversed. Tickets without a due date sort last either way.
-SORT_COLUMNS: dict[str, tuple[Any, list[tuple[BaseExpression | str, bool]]]] = {
-    "updated": (_("Recently updated"), [("updated_at", True)]),
-    "created": (_("Newest"), [("created_at", True)]),
-    "priority": (_("Priority"), [("priority", True), ("updated_at", True)]),
-    "due": (_("Due soonest"), [(_ACTIVE_DUE, False)]),
-    "ref": (_("Reference"), [("id", True)]),
-    "subject": (_("Subject"), [("subject", False)]),
-    "queue": (_("Queue"), [("queue__name", False)]),
-    "status": (_("Status"), [(_STATUS_ORDER, False)]),
-    "assignee": (_("Assignee"), [("assignee__username", False)]),
+# name -> (label, [(expression, descending, nullable)]) in the column's natural direction;
+# "-name" is the same column reversed. NULLs (no due date, nobody assigned) sort last either
+# way; keyset paging (tickets/keyset.py) needs to know which keys can be NULL.
+SORT_COLUMNS: dict[str, tuple[Any, list[tuple[BaseExpression | str, bool, bool]]]] = {
+    "updated": (_("Recently updated"), [("updated_at", True, False)]),
+    "created": (_("Newest"), [("created_at", True, False)]),
+    "priority": (_("Priority"), [("priority", True, False), ("updated_at", True, False)]),
+    "due": (_("Due soonest"), [(_ACTIVE_DUE, False, True)]),
+    "ref": (_("Reference"), [("id", True, False)]),
+    "subject": (_("Subject"), [("subject", False, False)]),
+    "queue": (_("Queue"), [("queue__name", False, False)]),
+    "status": (_("Status"), [(_STATUS_ORDER, False, False)]),
+    "assignee": (_("Assignee"), [("assignee__username", False, True)]),
 }
 ALIASES = {"oldest": "-created"}
 REVERSED_LABELS = {
@@ -58,19 +62,64 @@ def sort_choices() -> list[tuple[str, Any]]:
     return [*forward, ("oldest", _("Oldest")), *backward]
 
 
-def order_by(sort: str | None) -> list[OrderBy]:
-    """The ORDER BY of a sort name ("due", "-due"); the id breaks ties in the same direction."""
-    sort = ALIASES.get(sort or "", sort or DEFAULT_SORT)
+@dataclass(frozen=True)
+class SortKey:
+    """One term of a sort: its expression, whether it runs high to low, whether it can be
+    NULL (NULLs come last in either direction)."""
+
+    expression: BaseExpression
+    descending: bool
+    nullable: bool = False
+
+    def order(
+        self, expression: BaseExpression | None = None, *, backwards: bool = False
+    ) -> OrderBy:
+        """This term in an ORDER BY (of ``expression``, e.g. its annotation), or reversed.
+
+        NULLS LAST only where a NULL can occur: on a NOT NULL column it would stop
+        PostgreSQL from reading the order off an index (DESC indexes keep NULLs first)."""
+        expr = self.expression if expression is None else expression
+        nulls = {"nulls_first": True} if backwards else {"nulls_last": True}
+        down = self.descending != backwards
+        ordered = expr.desc if down else expr.asc
+        return ordered(**nulls) if self.nullable else ordered()
+
+
+def canonical_sort(sort: str | None) -> str:
+    """The sort's own name ("oldest" is "-created"; none is the default)."""
+    return ALIASES.get(sort or "", sort or DEFAULT_SORT)
+
+
+def sort_keys(sort: str | None, *, only_active: bool = False) -> list[SortKey]:
+    """The terms of a sort name ("due", "-due"), the id last (it breaks ties in the first
+    term's direction), so every row has exactly one place.
+
+    ``only_active``: every row is an active ticket, so "due" is the plain due date (the same
+    order), which PostgreSQL reads off the partial index ticket_active_due instead of
+    sorting every active ticket (0.3 ms instead of 45 ms at 100 000 tickets)."""
+    sort = canonical_sort(sort)
     flip = sort.startswith("-")
-    columns = SORT_COLUMNS[sort.lstrip("-")][1]
-    order = []
-    for expression, descending in columns:
-        expr = F(expression) if isinstance(expression, str) else expression
-        down = descending != flip
-        order.append(expr.desc(nulls_last=True) if down else expr.asc(nulls_last=True))
-    tie_down = columns[0][1] != flip
-    order.append(F("id").desc() if tie_down else F("id").asc())
-    return order
+    _, columns = SORT_COLUMNS[sort.lstrip("-")]
+    if only_active and sort.lstrip("-") == "due":
+        columns = [("due_at", False, True)]
+    keys = [
+        SortKey(F(expr) if isinstance(expr, str) else expr, descending != flip, nullable)
+        for expr, descending, nullable in columns
+    ]
+    if columns[-1][0] != "id":
+        keys.append(SortKey(F("id"), columns[0][1] != flip))
+    return keys
+
+
+def order_by(sort: str | None) -> list[OrderBy]:
+    """The ORDER BY of a sort name ("due", "-due")."""
+    return [key.order() for key in sort_keys(sort)]
+
+
+def only_active(filters: dict[str, Any]) -> bool:
+    """Whether the filters (as filter_q reads them) keep active tickets only."""
+    status = filters.get("status") or "active"
+    return status == "active" or status in ACTIVE_STATUSES or bool(filters.get("due"))
 
 
 def filter_q(user: Any, filters: dict[str, Any]) -> Q:
@@ -82,12 +131,15 @@ def filter_q(user: Any, filters: dict[str, Any]) -> Q:
         )
         found = search_query.parse(text)
         internal = access.can_read_internal_notes(user)
-        match = (
-            Q(pk__in=[])
-            if found.problem
-            else Q(pk__in=search_query.matching_ticket_ids(found, internal=internal))
-        )
-        q &= match | Q(pk=pk) if pk else match
+        if found.problem:
+            q &= Q(pk=pk) if pk else Q(pk__in=[])
+        else:
+            ids: Any = search_query.matching_ticket_ids(found, internal=internal)
+            if pk:
+                # One IN (... UNION ...), not "IN (...) OR id = pk": PostgreSQL cannot answer
+                # that OR from indexes and would read the whole ticket table.
+                ids = Ticket.objects.filter(pk=pk).order_by().values("pk").union(ids)
+            q &= Q(pk__in=ids)
     status = filters.get("status") or "active"
     if status == "active":
         q &= Q(status__in=ACTIVE_STATUSES)

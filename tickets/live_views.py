@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from accounts import throttle
 from accounts.decorators import staff_required
-from tickets import access, selectors, views
+from tickets import access, keyset, selectors, views
 from tickets.forms import TicketFilterForm
 from tickets.live.events import activity_fields, ticket_fields
 from tickets.models import Activity
@@ -78,10 +78,12 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
         return JsonResponse(
             {"errors": {"page": _("The page number must be a whole number.")}}, status=400
         )
+    except keyset.BadCursor:
+        return JsonResponse({"errors": {"page": "This page link is not valid."}}, status=400)
     return JsonResponse(
         {
             "count": page.paginator.count,
-            # More matches than were counted: count is a floor (selectors.CappedPaginator).
+            # More matches than were counted: count is a floor (selectors.LIST_COUNT_CAP).
             "count_capped": page.paginator.capped,
             "page": page.number,
             "num_pages": page.paginator.num_pages,

@@ -467,5 +467,6 @@ class Attachment(models.Model):
 import tickets.agent_models  # noqa: E402  (CC, watchers, notifications, canned responses)
 import tickets.mail.outbound_models  # noqa: E402  (mail out's models, registered here)
 import tickets.organising_models  # noqa: E402,F401  (tags and saved views, registered here)
+from tickets import count_models as _count_models  # noqa: E402,F401  (status counts, by trigger)
 from tickets.mail.inbound_models import InboundMessage, QueueMailbox  # noqa: E402, F401
 from tickets.search import models as _search_models  # noqa: E402,F401  (the search index)

@@ -3,19 +3,22 @@ tickets/access.py's visibility rules (which tickets, which history lines a user 
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import reduce
 from typing import Any
+from urllib.parse import urlencode
 
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Count, Min, Q, QuerySet
+from django.core.paginator import PageNotAnInteger
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from tickets import access, listing
+from tickets import access, keyset, listing
+from tickets.count_models import StatusCount
 from tickets.mail.outbound_models import OutboundMail
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -40,24 +43,6 @@ CONVERSATION_VERBS = (Activity.Verb.COMMENTED, Activity.Verb.NOTED)
 # The list counts its matches exactly up to this many (or to the requested page); past it
 # the page says "more than" and offers no "Last" link, instead of counting 100k rows.
 LIST_COUNT_CAP = 2_000
-
-
-class CappedPaginator(Paginator):
-    """A paginator whose count reads at most ``limit`` rows: exact below the cap, else one
-    row past the cap (or past the requested page), so "next" and "previous" stay right."""
-
-    def __init__(self, object_list: QuerySet[Any], per_page: int, *, wanted_page: int) -> None:
-        super().__init__(object_list, per_page)
-        self.limit = max(LIST_COUNT_CAP, wanted_page * per_page) + 1
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by()[: self.limit].count()
-
-    @property
-    def capped(self) -> bool:
-        """True when there are more matches than were counted (count is then a floor)."""
-        return self.count >= self.limit
 
 
 def list_rows(user: Any) -> QuerySet[Ticket]:
@@ -88,8 +73,14 @@ def dashboard_data(user: Any) -> dict[str, Any]:
     """Everything the dashboard shows; also the resynchronisation answer for live pages."""
     now = timezone.now()
     tickets = access.visible_tickets(user)
-    # COUNT(*) (not COUNT(id)) lets PostgreSQL answer from the (status, queue) index alone.
-    by_status = dict(tickets.values_list("status").annotate(n=Count("*")).order_by())
+    # Kept by a trigger on the ticket table (tickets/count_models.py): a few rows per queue
+    # instead of counting every visible ticket, exact in the same transaction as each change.
+    by_status = dict(
+        access.restrict(StatusCount.objects.all(), user)  # type: ignore[arg-type]
+        .values_list("status")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
     counts = {status: by_status.get(status, 0) for status in Status.values}
     active = tickets.filter(status__in=ACTIVE_STATUSES)
     # COUNT(status) counts rows as COUNT(*) would (status is NOT NULL; Django allows no
@@ -147,45 +138,49 @@ def next_boundary(user: Any) -> str | None:
     return min(moments).isoformat() if moments else None
 
 
-def filtered_tickets(user: Any, filters: dict[str, Any], sort: str | None) -> QuerySet[Ticket]:
-    """Visible tickets matching the list's filters (cleaned by TicketFilterForm), sorted."""
+def filtered_tickets(
+    user: Any, filters: dict[str, Any], sort: str | None
+) -> tuple[QuerySet[Ticket], list[listing.SortKey]]:
+    """Visible tickets matching the list's filters (cleaned by TicketFilterForm), and the
+    terms of their order."""
     qs = access.visible_tickets(user).filter(listing.filter_q(user, filters))
+    keys = listing.sort_keys(sort, only_active=listing.only_active(filters))
     if q := (filters.get("q") or "").strip():
         found = search_query.parse(q)
-        if not found.problem and (sort or listing.DEFAULT_SORT) == listing.DEFAULT_SORT:
+        if not found.problem and listing.canonical_sort(sort) == listing.DEFAULT_SORT:
             # Relevance: matches in the subject first, then the list's own order (recency).
-            qs = qs.annotate(in_subject=search_query.in_subject(found))
-            return qs.order_by("-in_subject", *listing.order_by(sort))
-    return qs.order_by(*listing.order_by(sort))
+            keys = [listing.SortKey(search_query.in_subject(found), descending=True), *keys]
+    return qs, keys
 
 
-def ticket_page(user: Any, filters: dict[str, Any], sort: str | None, raw_page: str) -> Page:
+def ticket_page(
+    user: Any,
+    filters: dict[str, Any],
+    sort: str | None,
+    *,
+    page: str = "1",
+    after: str = "",
+    before: str = "",
+) -> keyset.ListPage:
     """One page of the filtered list (the HTML page and its live resynchronisation).
 
-    Pages through ids only (index-only scans, cheap even at deep OFFSETs), then loads the
-    page's rows by primary key; counts at most LIST_COUNT_CAP matches (CappedPaginator).
-    Raises PageNotAnInteger, or Http404 past the last page.
+    "Next" and "Previous" are keyset cursors (tickets/keyset.py): the rows after the last
+    (before the first) row's sort key, so a deep page costs what page 1 costs; a page number
+    (the first pages, "Last") reads by OFFSET. Only ids are read for paging (index scans),
+    then the page's rows by primary key; the count stops at LIST_COUNT_CAP.
+    Raises PageNotAnInteger, keyset.BadCursor, or Http404 past the last page.
     """
-    ids: Any = filtered_tickets(user, filters, sort).values_list("id", flat=True)
+    sort = listing.canonical_sort(sort)
+    qs, keys = filtered_tickets(user, filters, sort)
     q = filters.get("q", "").strip()
     found = search_query.parse(q) if q else None
     internal = access.can_read_internal_notes(user)
+    if after and before:
+        raise keyset.BadCursor("both directions")
     if found and found.needs_confirming and not found.problem:
-        # A phrase: the bounded candidates confirmed by decrypting them (a short list).
-        ids = snippets.confirmed_ids(
-            list(ids[: settings.SEARCH_CONFIRM_LIMIT]), found, internal=internal
-        )
-        paginator: Paginator = Paginator(ids, per_page=settings.TICKETS_PER_PAGE)
+        page_ids, result = _confirmed_page(qs, keys, found, internal, page, after or before)
     else:
-        wanted = int(raw_page) if raw_page.isdigit() and len(raw_page) <= 6 else 1
-        paginator = CappedPaginator(ids, per_page=settings.TICKETS_PER_PAGE, wanted_page=wanted)
-    try:
-        if len(raw_page) > 6:
-            raise EmptyPage
-        page = paginator.page(raw_page)
-    except EmptyPage:
-        raise Http404("No such page") from None
-    page_ids = list(page.object_list)
+        page_ids, result = _keyset_page(qs, keys, sort, page=page, after=after, before=before)
     # The requester's name is decrypted per row: only for this page's rows, in the same query.
     rows = (
         list_rows(user)
@@ -193,10 +188,99 @@ def ticket_page(user: Any, filters: dict[str, Any], sort: str | None, raw_page: 
         .defer("contact__email", "contact__phone", "contact__email_index")
         .in_bulk(page_ids)
     )
-    page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+    result.object_list = [rows[pk] for pk in page_ids if pk in rows]
     if found and not found.problem:
-        snippets.attach_snippets(page.object_list, found, internal=internal)
-    return page
+        snippets.attach_snippets(result.object_list, found, internal=internal)
+    return result
+
+
+def _page_number(raw: str) -> int:
+    """A page number from the URL: not a number is PageNotAnInteger, none such a 404."""
+    if len(raw) > 12:
+        raise Http404("No such page")
+    try:
+        number = int(raw)
+    except ValueError:
+        raise PageNotAnInteger("not a whole number") from None
+    if not 1 <= number <= keyset.MAX_PAGE_NUMBER:
+        raise Http404("No such page")
+    return number
+
+
+def _keyset_page(
+    qs: QuerySet[Ticket],
+    keys: list[listing.SortKey],
+    sort: str,
+    *,
+    page: str,
+    after: str,
+    before: str,
+) -> tuple[list[int], keyset.ListPage]:
+    per_page = settings.TICKETS_PER_PAGE
+    cursor = None
+    if after or before:
+        cursor = keyset.read(after or before, sort=sort, before=bool(before), keys=len(keys))
+        number = cursor.number
+        found = keyset.rows(qs, keys, cursor, per_page + 1)
+        if not cursor.before:
+            more_before, more_after = True, len(found) > per_page
+        elif len(found) > per_page:
+            more_before, more_after = True, True
+            found = found[1:]  # the extra row only said there is a page before this one
+        else:  # back at the start (or the rows moved): page 1 as it is now
+            cursor, number, more_before = None, 1, False
+            found = keyset.rows(qs, keys, None, per_page + 1)
+            more_after = len(found) > per_page
+    else:
+        number = _page_number(page)
+        found = keyset.rows(qs, keys, None, per_page + 1, offset=(number - 1) * per_page)
+        more_before, more_after = number > 1, len(found) > per_page
+    if not found and more_before:
+        raise Http404("No such page")
+    found = found[:per_page]
+    # Counted up to the cap, or for a page number up to that page (then exact near the end).
+    limit = max(LIST_COUNT_CAP, 0 if cursor else number * per_page) + 1
+    count = qs.order_by()[:limit].count()
+    result = keyset.ListPage([], number, count, count >= limit, per_page)
+    if not result.capped:  # an exact count: keep the number shown within it
+        number = min(number, result.num_pages)
+    result.number = number = max(number, 2) if more_before else 1
+    if more_after:
+        ahead = keyset.Cursor(sort, keyset.key_of(found[-1]), False, number + 1)
+        result.next_param = urlencode({"after": ahead.token()})
+    if more_before:
+        back = keyset.Cursor(sort, keyset.key_of(found[0]), True, number - 1)
+        result.previous_param = urlencode({"before": back.token()})
+    return [row[0] for row in found], result
+
+
+def _confirmed_page(
+    qs: QuerySet[Ticket],
+    keys: list[listing.SortKey],
+    found: Any,
+    internal: bool,
+    page: str,
+    cursor: str,
+) -> tuple[list[int], keyset.ListPage]:
+    """A phrase: the bounded candidates confirmed by decrypting them (a short list, paged by
+    number; there is no sort key to continue from)."""
+    if cursor:
+        raise keyset.BadCursor("a phrase search pages by number")
+    per_page = settings.TICKETS_PER_PAGE
+    candidates = qs.order_by(*(key.order() for key in keys)).values_list("id", flat=True)
+    ids = snippets.confirmed_ids(
+        list(candidates[: settings.SEARCH_CONFIRM_LIMIT]), found, internal=internal
+    )
+    number = _page_number(page)
+    start = (number - 1) * per_page
+    if start >= len(ids) and number > 1:
+        raise Http404("No such page")
+    result = keyset.ListPage([], number, len(ids), False, per_page)
+    if start + per_page < len(ids):
+        result.next_param = urlencode({"page": number + 1})
+    if number > 1:
+        result.previous_param = urlencode({"page": number - 1})
+    return ids[start : start + per_page], result
 
 
 def ticket_conversation(ticket: Ticket) -> dict[str, Any]:
@@ -302,12 +386,15 @@ def saved_view_counts(user: Any, views: list[SavedView]) -> dict[int, int]:
     """How many visible tickets each view lists now, in one query."""
     if not views:
         return {}
-    counts = access.visible_tickets(user).aggregate(
-        **{
-            f"v{view.pk}": Count(
-                "pk", filter=listing.filter_q(user, listing.filters_from_query(view.query))
-            )
-            for view in views
-        }
+    conditions = {
+        view.pk: listing.filter_q(user, listing.filters_from_query(view.query)) for view in views
+    }
+    tickets = access.visible_tickets(user)
+    if all(conditions.values()):  # (an empty Q, a view of every ticket, would vanish in OR)
+        # Only rows some view lists are read (through the indexes of their conditions).
+        tickets = tickets.filter(reduce(operator.or_, conditions.values()))
+    # COUNT(status) (a NOT NULL column, so it counts rows) can be answered from an index.
+    counts = tickets.aggregate(
+        **{f"v{pk}": Count("status", filter=condition) for pk, condition in conditions.items()}
     )
     return {view.pk: counts[f"v{view.pk}"] for view in views}

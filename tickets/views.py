@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, PageNotAnInteger
+from django.core.paginator import PageNotAnInteger
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import staff_required
 from accounts.throttle import throttle
 from audit.history import history_rows
-from tickets import access, agent_selectors, selectors, services
+from tickets import access, agent_selectors, keyset, selectors, services
 from tickets.attachments import human_size
 from tickets.forms import (
     AssignForm,
@@ -36,6 +36,7 @@ from tickets.forms import (
 )
 from tickets.labels import STATUS_LABELS
 from tickets.list_forms import BulkForm, SavedViewForm, clean_query
+from tickets.listing import PAGE_PARAMETERS
 from tickets.models import Comment, Status, Ticket
 from tickets.services.comments import REPLY_STATUSES
 from ticketsystem.roles import is_manager
@@ -61,8 +62,12 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     except PageNotAnInteger:
         form.add_error(None, _("The page number must be a whole number."))
         return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
+    except keyset.BadCursor:
+        form.add_error(None, _("This page link is not valid (any more). Start from page 1."))
+        return render(request, "tickets/list.html", {"form": form, "page": None}, status=400)
     query = request.GET.copy()
-    query.pop("page", None)
+    for key in PAGE_PARAMETERS:
+        query.pop(key, None)
     return render(
         request,
         "tickets/list.html",
@@ -92,11 +97,18 @@ def list_actions(request: HttpRequest, form: TicketFilterForm) -> dict[str, Any]
     }
 
 
-def ticket_page(request: HttpRequest, form: TicketFilterForm) -> Page:
+def ticket_page(request: HttpRequest, form: TicketFilterForm) -> keyset.ListPage:
     """The requested page of the filtered list (the HTML list and its live resynchronisation
-    share it). Raises PageNotAnInteger, or Http404 past the last page."""
-    data = form.cleaned_data
-    return selectors.ticket_page(request.user, data, data["sort"], request.GET.get("page", "1"))
+    share it). Raises PageNotAnInteger, keyset.BadCursor, or Http404 past the last page."""
+    data, get = form.cleaned_data, request.GET
+    return selectors.ticket_page(
+        request.user,
+        data,
+        data["sort"],
+        page=get.get("page", "1"),
+        after=get.get("after", ""),
+        before=get.get("before", ""),
+    )
 
 
 @staff_required

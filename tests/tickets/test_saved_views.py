@@ -49,6 +49,18 @@ def test_counts_cost_one_query_however_many_views(
         agent_client.get("/dashboard/")
 
 
+def test_a_view_of_every_ticket_counts_every_ticket_beside_narrower_views(agent, queue_a):
+    from tickets import selectors
+    from tickets.models import Priority
+
+    services.ticket_create(actor=agent, queue=queue_a, subject="Low", priority=Priority.LOW)
+    services.ticket_create(actor=agent, queue=queue_a, subject="Urgent", priority=Priority.URGENT)
+    every = services.saved_view_save(actor=agent, name="All", query="status=any")
+    urgent = services.saved_view_save(actor=agent, name="Urgent", query="priority=4")
+    counts = selectors.saved_view_counts(agent, [every, urgent])
+    assert counts == {every.pk: 2, urgent.pk: 1}
+
+
 def test_views_are_private_unless_a_manager_shares_one_with_a_queue(
     client, agent, agent_b, manager_client, manager, queue_a
 ):

@@ -22,7 +22,8 @@ def sort_header(context: dict[str, Any], label: str, column: str) -> SafeString:
     request = context["request"]
     current = listing.ALIASES.get(context.get("current_sort") or "", context.get("current_sort"))
     query: QueryDict = request.GET.copy()
-    query.pop("page", None)
+    for key in listing.PAGE_PARAMETERS:  # a cursor belongs to its sort: a new sort starts at page 1
+        query.pop(key, None)
     query["sort"] = f"-{column}" if current == column else column
     state = ""
     if current in (column, f"-{column}"):

@@ -9,9 +9,11 @@ format_html. Each cell carries its column name (data-label) for the card layout 
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from django import template
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import now
@@ -19,7 +21,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from tickets.labels import PRIORITY_LABELS, STATUS_LABELS
-from tickets.models import ACTIVE_STATUSES, Ticket, user_display
+from tickets.models import ACTIVE_STATUSES, Ticket, format_reference, user_display
 from tickets.templatetags.timefmt import due_text, relative, time_tag
 
 register = template.Library()
@@ -70,12 +72,28 @@ def _requester(ticket: Ticket) -> str:
     return str(ticket.contact.name or "").strip() or "—"
 
 
+_SAMPLE = format_reference(0)
+
+
+@lru_cache(maxsize=8)
+def _detail_url(prefix: str, urlconf: str) -> str:
+    """The detail page URL of the sample reference (per script prefix and URLconf)."""
+    return reverse("ticket_detail", args=[_SAMPLE], urlconf=urlconf)
+
+
+@register.filter
+def ticket_url(ticket: Ticket) -> str:
+    """``{{ ticket|ticket_url }}``: its detail page (get_absolute_url without reverse())."""
+    sample = _detail_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return sample.replace(_SAMPLE, ticket.reference)
+
+
 @register.simple_tag
 def ticket_row(ticket: Ticket) -> SafeString:
     """One row of the ticket table."""
     at = now()
     overdue = ticket.status in ACTIVE_STATUSES and ticket.due_at is not None and ticket.due_at < at
-    url = ticket.get_absolute_url()
+    url = ticket_url(ticket)  # reverse() once per URLconf, not per row (a fifth of a row)
     return format_html(
         ROW,
         pk=ticket.pk,
