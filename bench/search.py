@@ -93,7 +93,7 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE tickets_searchtoken")
         cursor.execute(
             "SELECT pg_total_relation_size('tickets_searchtoken'),"
-            " (SELECT sum(octet_length(description)) FROM tickets_ticket)"
+            " (SELECT sum(octet_length(description)) FROM tickets_ticketbody)"
             " + (SELECT sum(octet_length(body)) FROM tickets_comment)"
             " + (SELECT coalesce(sum(octet_length(name) + octet_length(email)), 0)"
             "    FROM tickets_contact), (SELECT count(*) FROM tickets_searchtoken),"

@@ -81,11 +81,7 @@ def filter_q(user: Any, filters: dict[str, Any]) -> Q:
         )
         found = search_query.parse(text)
         internal = access.can_read_internal_notes(user)
-        match = (
-            Q(pk__in=[])
-            if found.problem
-            else Q(pk__in=search_query.matching_ticket_ids(found, internal=internal))
-        )
+        match = Q(pk__in=[]) if found.problem else search_query.match(found, internal=internal)
         q &= match | Q(pk=pk) if pk else match
     status = filters.get("status") or "active"
     if status == "active":

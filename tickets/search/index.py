@@ -1,59 +1,93 @@
 """Keeping the token index in step: each service calls one of these inside its own
 transaction, so the index is never behind the tickets it covers. A new comment or file
-appends its tokens to the ticket's rows; other changes rebuild the ticket's rows."""
+adds its tokens to the ticket's row; other changes rebuild the ticket's row."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 
-from tickets.models import Attachment, Comment, Contact, Ticket
+from tickets.agent_models import TicketCC
+from tickets.models import Attachment, Comment, Contact, Ticket, TicketBody
 from tickets.search.models import Scope, SearchToken
 from tickets.search.text import all_terms
-from tickets.search.tokens import tokens
+from tickets.search.tokens import internal_term, tokens
 from ticketsystem.crypto import is_undecryptable
 
 Documents = dict[int, dict[int, list[str]]]  # ticket id -> scope -> texts
 
 
+class _Row:
+    """What an encrypted field needs to open a value read with values_list(): its row's uid
+    (the associated data), without building a model instance per row."""
+
+    __slots__ = ("uid",)
+
+    def __init__(self, uid: Any) -> None:
+        self.uid = uid
+
+
+def _opener(model: type, name: str) -> Any:
+    field = model._meta.get_field(name)
+    return lambda uid, stored: "" if stored is None else field.open(_Row(uid), stored)
+
+
+def _contacts(docs: Documents, owners: dict[int, list[int]]) -> None:
+    """Add requesters' and CC contacts' names and addresses to their tickets' public texts."""
+    opened = _opener(Contact, "name"), _opener(Contact, "email")
+    rows = Contact.objects.filter(pk__in=list(owners), erased_at__isnull=True).values_list(
+        "pk", "uid", "name", "email"
+    )
+    for pk, uid, name, email in rows:
+        texts = [opened[0](uid, name), opened[1](uid, email)]
+        for ticket_id in owners[pk]:
+            docs[ticket_id][Scope.PUBLIC] += texts
+
+
 def documents(ticket_ids: Iterable[int], *, internal: bool = True) -> Documents:
-    """The plaintext of these tickets by scope, decrypted: subject, description, requester,
-    replies, internal notes (if ``internal``) and file names. Four queries for any number."""
+    """The plaintext of these tickets by scope, decrypted: subject, description, requester
+    and CC contacts, replies, internal notes (if ``internal``) and file names. Six queries for
+    any number of tickets; values decrypted straight from the rows (no model instances)."""
     ids = list(ticket_ids)
     docs: Documents = defaultdict(lambda: defaultdict(list))
-    # Model instances, not values(): encrypted fields decrypt on the instance (bound to its row).
-    rows = (
-        Ticket.objects.filter(pk__in=ids)
-        .select_related("body")
-        .only("uid", "subject", "contact_id", "purged_at", "body__uid", "body__description")
-    )
-    contact_of: dict[int, list[int]] = defaultdict(list)
-    for ticket in rows:
-        if ticket.purged_at is not None:
-            continue  # anonymised: nothing left to find it by
-        docs[ticket.pk][Scope.SUBJECT].append(ticket.subject)
-        docs[ticket.pk][Scope.PUBLIC].append(ticket.description)
-        if ticket.contact_id:
-            contact_of[ticket.contact_id].append(ticket.pk)
-    for contact in Contact.objects.filter(pk__in=contact_of, erased_at__isnull=True).only(
-        "uid", "name", "email"
+    owners: dict[int, list[int]] = defaultdict(list)
+    for pk, subject, contact_id in Ticket.objects.filter(
+        pk__in=ids, purged_at__isnull=True
+    ).values_list("pk", "subject", "contact_id"):
+        docs[pk][Scope.SUBJECT].append(subject)  # anonymised tickets: nothing to find them by
+        if contact_id:
+            owners[contact_id].append(pk)
+    found = list(docs)
+    description = _opener(TicketBody, "description")
+    for pk, uid, text in TicketBody.objects.filter(ticket_id__in=found).values_list(
+        "ticket_id", "uid", "description"
     ):
-        for pk in contact_of[contact.pk]:
-            docs[pk][Scope.PUBLIC] += [contact.name, contact.email]
-    comments = Comment.objects.filter(ticket_id__in=list(docs)).order_by("created_at", "id")
+        docs[pk][Scope.PUBLIC].append(description(uid, text))
+    for ticket_id, contact_id in TicketCC.objects.filter(ticket_id__in=found).values_list(
+        "ticket_id", "contact_id"
+    ):
+        owners[contact_id].append(ticket_id)
+    if owners:
+        _contacts(docs, owners)
+    comments = Comment.objects.filter(ticket_id__in=found).order_by("created_at", "id")
     if not internal:
         comments = comments.filter(is_internal=False)
-    for comment in comments.only("uid", "ticket_id", "body", "is_internal"):
-        scope = Scope.INTERNAL if comment.is_internal else Scope.PUBLIC
-        docs[comment.ticket_id][scope].append(comment.body)
-    files = Attachment.objects.filter(ticket_id__in=list(docs)).select_related("comment")
+    body = _opener(Comment, "body")
+    for ticket_id, uid, text, note in comments.values_list(
+        "ticket_id", "uid", "body", "is_internal"
+    ):
+        docs[ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(body(uid, text))
+    files = Attachment.objects.filter(ticket_id__in=found)
     if not internal:
         files = files.exclude(comment__is_internal=True)
-    for file in files.only("uid", "ticket_id", "filename", "comment__is_internal"):
-        note = file.comment is not None and file.comment.is_internal
-        docs[file.ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(file.filename)
+    filename = _opener(Attachment, "filename")
+    for ticket_id, uid, name, note in files.values_list(
+        "ticket_id", "uid", "filename", "comment__is_internal"
+    ):
+        docs[ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(filename(uid, name))
     return docs
 
 
@@ -62,31 +96,32 @@ def plain_texts(texts: list[str]) -> list[str]:
     return [text for text in texts if text and not is_undecryptable(text)]
 
 
-def _tokens_of(texts: list[str]) -> set[int]:
-    return tokens(all_terms(plain_texts(texts)))
+def _terms(texts: list[str]) -> set[str]:
+    return all_terms(plain_texts(texts))
 
 
-def scope_tokens(scopes: dict[int, list[str]]) -> dict[int, set[int]]:
-    """One ticket's rows: SUBJECT (if any), PUBLIC (always) and INTERNAL (if it has internal
-    texts), PUBLIC and INTERNAL cumulative (see Scope)."""
-    subject = _tokens_of(scopes.get(Scope.SUBJECT, []))
-    public = subject | _tokens_of(scopes.get(Scope.PUBLIC, []))
-    rows = {Scope.SUBJECT: subject, Scope.PUBLIC: public} if subject else {Scope.PUBLIC: public}
-    if internal := _tokens_of(scopes.get(Scope.INTERNAL, [])):
-        rows[Scope.INTERNAL] = public | internal
-    return rows
+def row_tokens(scopes: dict[int, list[str]]) -> tuple[list[int], list[int]]:
+    """One ticket's row: every token anyone who sees it may match (subject, description,
+    contacts, replies, their files; terms only internal notes hold as "i" + term), and the
+    subject's tokens alone (for ranking)."""
+    subject = _terms(scopes.get(Scope.SUBJECT, []))
+    public = subject | _terms(scopes.get(Scope.PUBLIC, []))
+    only_internal = _terms(scopes.get(Scope.INTERNAL, [])) - public
+    found = tokens(public) | tokens(internal_term(term) for term in only_internal)
+    return sorted(found), sorted(tokens(subject))
 
 
-def _write(rows: list[tuple[int, int, list[int]]]) -> None:
-    """Insert (ticket id, scope, tokens) rows: COPY on PostgreSQL, bulk_create elsewhere."""
+def _write(rows: list[tuple[int, list[int], list[int]]]) -> None:
+    """Insert (ticket id, tokens, subject tokens) rows: COPY on PostgreSQL, bulk_create
+    elsewhere."""
     if connection.vendor != "postgresql":
         SearchToken.objects.bulk_create(
-            [SearchToken(ticket_id=t, scope=s, tokens=v) for t, s, v in rows], batch_size=500
+            [SearchToken(ticket_id=t, tokens=v, subject=s) for t, v, s in rows], batch_size=500
         )
         return
-    sql = f"COPY {SearchToken._meta.db_table} (ticket_id, scope, tokens) FROM STDIN"
+    sql = f"COPY {SearchToken._meta.db_table} (ticket_id, tokens, subject) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        copy.set_types(["int8", "int2", "int8[]"])
+        copy.set_types(["int8", "int4[]", "int4[]"])
         for row in rows:
             copy.write_row(row)
 
@@ -94,68 +129,61 @@ def _write(rows: list[tuple[int, int, list[int]]]) -> None:
 def reindex_tickets(ticket_ids: list[int]) -> int:
     """Rebuild these tickets' rows; returns the number of tokens written."""
     SearchToken.objects.filter(ticket_id__in=ticket_ids).delete()
-    rows = [
-        (ticket_id, scope, sorted(values))
-        for ticket_id, scopes in documents(ticket_ids).items()
-        for scope, values in scope_tokens(scopes).items()
-    ]
+    rows = [(pk, *row_tokens(scopes)) for pk, scopes in documents(ticket_ids).items()]
     _write(rows)
-    return sum(len(values) for _, _, values in rows)
+    return sum(len(row[1]) for row in rows)
 
 
-def _append(ticket_id: int, texts: list[str], *, internal: bool) -> None:
-    """Add the terms of a new comment or file to the ticket's rows without re-reading the
-    ticket (the service holds the ticket's row lock, so appends do not race)."""
-    new = _tokens_of(texts)
-    if not new:
+def _add(ticket_id: int, texts: list[str], *, internal: bool) -> None:
+    """Add the terms of a new comment or file to the ticket's row without re-reading the
+    ticket (the service holds the ticket's row lock, so two additions do not race)."""
+    terms = _terms(texts)
+    if not terms:
         return
-    rows = {
-        row.scope: set(row.tokens)
-        for row in SearchToken.objects.filter(
-            ticket_id=ticket_id, scope__in=[Scope.PUBLIC, Scope.INTERNAL]
-        )
-    }
-    if Scope.PUBLIC not in rows:  # never indexed (bulk-seeded, or before a reindex)
+    have = SearchToken.objects.filter(pk=ticket_id).values_list("tokens", flat=True).first()
+    if have is None:  # never indexed (bulk-seeded, or before a reindex)
         reindex_tickets([ticket_id])
         return
-    if internal and Scope.INTERNAL not in rows:
-        _write([(ticket_id, Scope.INTERNAL, sorted(rows[Scope.PUBLIC] | new))])
-        return
-    for scope in [Scope.INTERNAL] if internal else list(rows):
-        if not new <= rows[scope]:
-            SearchToken.objects.filter(ticket_id=ticket_id, scope=scope).update(
-                tokens=sorted(rows[scope] | new)
-            )
+    row = set(have)
+    if internal:  # a term anyone may match already needs no internal token
+        new = row | tokens(internal_term(t) for t in terms if not tokens([t]) <= row)
+    else:
+        new = (row | tokens(terms)) - tokens(internal_term(term) for term in terms)
+    if new != row:
+        SearchToken.objects.filter(pk=ticket_id).update(tokens=sorted(new))
 
 
 def index_ticket(ticket: Ticket) -> None:
-    """Rebuild one ticket's rows (after create, subject, description or requester change)."""
+    """Rebuild one ticket's row (after create, subject, description, requester or CC
+    change)."""
     reindex_tickets([ticket.pk])
 
 
 def index_new_ticket(ticket: Ticket, *, description: str) -> None:
-    """Write a ticket's rows when it is created, from what the service holds in memory (no
-    read back: a new ticket has no comments, files or rows yet)."""
+    """Write a ticket's row when it is created, from what the service holds in memory (no
+    read back: a new ticket has no comments, files, CC contacts or row yet)."""
     scopes: dict[int, list[str]] = {Scope.SUBJECT: [ticket.subject], Scope.PUBLIC: [description]}
     contact = ticket.contact
     if contact is not None and contact.erased_at is None:
         scopes[Scope.PUBLIC] += [contact.name, contact.email]
-    rows = scope_tokens(scopes)
-    _write([(ticket.pk, scope, sorted(values)) for scope, values in rows.items()])
+    _write([(ticket.pk, *row_tokens(scopes))])
 
 
 def index_comment(comment: Comment) -> None:
-    _append(comment.ticket_id, [comment.body], internal=comment.is_internal)
+    _add(comment.ticket_id, [comment.body], internal=comment.is_internal)
 
 
 def index_attachment(attachment: Attachment) -> None:
     note = attachment.comment is not None and attachment.comment.is_internal
-    _append(attachment.ticket_id, [attachment.filename], internal=note)
+    _add(attachment.ticket_id, [attachment.filename], internal=note)
 
 
 def index_contact_tickets(contact: Contact) -> None:
-    """Rebuild the rows of every ticket of this requester (edited or erased)."""
-    reindex_tickets(list(Ticket.objects.filter(contact=contact).values_list("pk", flat=True)))
+    """Rebuild the rows of every ticket this person is the requester of or copied on (after
+    an edit or an erasure)."""
+    requester = Ticket.objects.filter(contact=contact).values_list("pk", flat=True)
+    copied = TicketCC.objects.filter(contact=contact).values_list("ticket_id", flat=True)
+    reindex_tickets(sorted({*requester, *copied}))
 
 
 def unindex_ticket(ticket: Ticket) -> None:

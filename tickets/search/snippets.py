@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 from tickets.search.index import documents, plain_texts
 from tickets.search.models import Scope
 from tickets.search.query import Search
-from tickets.search.text import WORD_RE, fold, words
+from tickets.search.text import WORD_RE, fold, stem, words
 
 BEFORE = 60  # characters of context before the first match
 AFTER = 120
@@ -42,7 +42,11 @@ def _all_texts(scopes: dict[int, list[str]]) -> list[str]:
 
 
 def _matches(word: str, search: Search) -> bool:
-    return word in search.words or any(word.startswith(p[:6]) for p in search.prefixes)
+    """Whether a folded word of the text is one searched for: itself, another form of it
+    (same stem) or one that starts with a searched prefix."""
+    if word in search.words or any(word.startswith(p) for p in search.prefixes):
+        return True
+    return bool(search.stems) and stem(word) in search.stems
 
 
 def snippet(texts: Iterable[str], search: Search) -> SafeString | str:

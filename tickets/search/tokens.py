@@ -1,5 +1,13 @@
-"""Keyed hashes of search terms: HMAC-SHA256 under SEARCH_INDEX_KEY, truncated to 8 bytes
-and stored as a signed 64-bit integer. Without the key a token says nothing about its word."""
+"""Keyed hashes of search terms: HMAC-SHA256 under SEARCH_INDEX_KEY, truncated to 4 bytes
+and stored as a signed 32-bit integer. Without the key a token says nothing about its word.
+
+Four bytes, not eight: half the index. Two different terms share a token with probability
+2**-32 per pair, so a corpus of a million distinct terms gives a searched term a ~1 in 4 300
+chance of sharing its token with some other term; that only adds candidates (a ticket
+holding the other term), which phrase confirmation and the snippet treat like any match
+without that word. A term met only in internal notes is hashed as "i" + term, so a search
+by someone who may not read internal notes never meets it (query.py).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ from django.dispatch import receiver
 
 from ticketsystem.cipher import parse_blind_index_key
 
-TOKEN_BYTES = 8
+TOKEN_BYTES = 4
 CACHE_SIZE = 500_000  # terms; a reindex hashes each distinct term of the corpus once
 _cache: dict[str, int] = {}
 
@@ -51,3 +59,8 @@ def tokens(terms: Iterable[str], *, key: bytes | None = None) -> set[int]:
             value = cache[term] = token(term, key=current)
         found.add(value)
     return found
+
+
+def internal_term(term: str) -> str:
+    """The term as indexed when only internal notes (or their files) hold it."""
+    return f"i{term}"
