@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -275,3 +276,22 @@ def test_reindex_writes_the_same_rows_as_the_services(agent, laptop):
     written = SearchToken.objects.values_list("tokens", "subject").get(ticket=laptop)
     call_command("reindex", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert SearchToken.objects.values_list("tokens", "subject").get(ticket=laptop) == written
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reindex_in_worker_processes_rebuilds_every_ticket(agent, agent_client, queue_a):
+    made = [
+        services.ticket_create(actor=agent, queue=queue_a, subject=f"Dock {n}", description=word)
+        for n, word in enumerate(("firmware", "firmware", "keyboard"))
+    ]
+    SearchToken.objects.all().delete()
+    out = io.StringIO()
+    call_command("reindex", "--batch-size", "1", "--workers", "2", stdout=out)
+    assert "reindexed 3 tickets" in out.getvalue()
+    assert set(_refs(agent_client, "firmware")) == {made[0].reference, made[1].reference}
+    assert _refs(agent_client, "keyboard") == [made[2].reference]
+
+
+def test_reindex_refuses_a_bad_worker_count():
+    with pytest.raises(CommandError, match="--workers"):
+        call_command("reindex", "--workers", "0")

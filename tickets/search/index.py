@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from tickets.agent_models import TicketCC
 from tickets.models import Attachment, Comment, Contact, Ticket, TicketBody
-from tickets.search.models import Scope, SearchToken
+from tickets.search.models import GIN_INDEX, Scope, SearchToken
 from tickets.search.text import all_terms
 from tickets.search.tokens import internal_term, tokens
 from ticketsystem.crypto import is_undecryptable
@@ -47,47 +48,58 @@ def _contacts(docs: Documents, owners: dict[int, list[int]]) -> None:
             docs[ticket_id][Scope.PUBLIC] += texts
 
 
-def documents(ticket_ids: Iterable[int], *, internal: bool = True) -> Documents:
+def _among(ids: list[int] | range, field: str = "ticket_id") -> Q:
+    """``field`` in these ticket ids: a range is two comparisons, not a list of parameters
+    (reindex reads thousands of tickets per batch)."""
+    if isinstance(ids, range):
+        return Q(**{f"{field}__gte": ids.start, f"{field}__lt": ids.stop})
+    return Q(**{f"{field}__in": ids})
+
+
+def documents(ticket_ids: Iterable[int] | range, *, internal: bool = True) -> Documents:
     """The plaintext of these tickets by scope, decrypted: subject, description, requester
     and CC contacts, replies, internal notes (if ``internal``) and file names. Six queries for
     any number of tickets; values decrypted straight from the rows (no model instances)."""
-    ids = list(ticket_ids)
+    ids = ticket_ids if isinstance(ticket_ids, range) else list(ticket_ids)
     docs: Documents = defaultdict(lambda: defaultdict(list))
     owners: dict[int, list[int]] = defaultdict(list)
-    for pk, subject, contact_id in Ticket.objects.filter(
-        pk__in=ids, purged_at__isnull=True
-    ).values_list("pk", "subject", "contact_id"):
+    tickets = Ticket.objects.filter(_among(ids, "pk"), purged_at__isnull=True)
+    for pk, subject, contact_id in tickets.values_list("pk", "subject", "contact_id"):
         docs[pk][Scope.SUBJECT].append(subject)  # anonymised tickets: nothing to find them by
         if contact_id:
             owners[contact_id].append(pk)
-    found = list(docs)
+    found = ids if isinstance(ids, range) else list(docs)
     description = _opener(TicketBody, "description")
-    for pk, uid, text in TicketBody.objects.filter(ticket_id__in=found).values_list(
+    for pk, uid, text in TicketBody.objects.filter(_among(found)).values_list(
         "ticket_id", "uid", "description"
     ):
-        docs[pk][Scope.PUBLIC].append(description(uid, text))
-    for ticket_id, contact_id in TicketCC.objects.filter(ticket_id__in=found).values_list(
+        if pk in docs:
+            docs[pk][Scope.PUBLIC].append(description(uid, text))
+    for ticket_id, contact_id in TicketCC.objects.filter(_among(found)).values_list(
         "ticket_id", "contact_id"
     ):
-        owners[contact_id].append(ticket_id)
+        if ticket_id in docs:
+            owners[contact_id].append(ticket_id)
     if owners:
         _contacts(docs, owners)
-    comments = Comment.objects.filter(ticket_id__in=found).order_by("created_at", "id")
+    comments = Comment.objects.filter(_among(found)).order_by("created_at", "id")
     if not internal:
         comments = comments.filter(is_internal=False)
     body = _opener(Comment, "body")
     for ticket_id, uid, text, note in comments.values_list(
         "ticket_id", "uid", "body", "is_internal"
     ):
-        docs[ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(body(uid, text))
-    files = Attachment.objects.filter(ticket_id__in=found)
+        if ticket_id in docs:
+            docs[ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(body(uid, text))
+    files = Attachment.objects.filter(_among(found))
     if not internal:
         files = files.exclude(comment__is_internal=True)
     filename = _opener(Attachment, "filename")
     for ticket_id, uid, name, note in files.values_list(
         "ticket_id", "uid", "filename", "comment__is_internal"
     ):
-        docs[ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(filename(uid, name))
+        if ticket_id in docs:
+            docs[ticket_id][Scope.INTERNAL if note else Scope.PUBLIC].append(filename(uid, name))
     return docs
 
 
@@ -111,24 +123,51 @@ def row_tokens(scopes: dict[int, list[str]]) -> tuple[list[int], list[int]]:
     return sorted(found), sorted(tokens(subject))
 
 
+def _array(values: list[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def _write(rows: list[tuple[int, list[int], list[int]]]) -> None:
-    """Insert (ticket id, tokens, subject tokens) rows: COPY on PostgreSQL, bulk_create
+    """Insert (ticket id, tokens, subject tokens) rows: COPY on PostgreSQL (rows formatted
+    here: psycopg's array adapter costs more than the rest of a reindex), bulk_create
     elsewhere."""
     if connection.vendor != "postgresql":
         SearchToken.objects.bulk_create(
             [SearchToken(ticket_id=t, tokens=v, subject=s) for t, v, s in rows], batch_size=500
         )
         return
+    data = "".join(f"{pk}\t{_array(found)}\t{_array(subject)}\n" for pk, found, subject in rows)
     sql = f"COPY {SearchToken._meta.db_table} (ticket_id, tokens, subject) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        copy.set_types(["int8", "int4[]", "int4[]"])
-        for row in rows:
-            copy.write_row(row)
+        copy.write(data)
 
 
-def reindex_tickets(ticket_ids: list[int]) -> int:
-    """Rebuild these tickets' rows; returns the number of tokens written."""
-    SearchToken.objects.filter(ticket_id__in=ticket_ids).delete()
+def drop_gin_index() -> None:
+    """Before a full rebuild: filling the table and building the index once is several times
+    faster than keeping the index up to date row by row (searches scan the table until
+    create_gin_index())."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {GIN_INDEX}")
+
+
+def create_gin_index() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            # Deferred foreign-key checks still queued in this transaction (a caller's outer
+            # transaction) would refuse the CREATE INDEX: run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON {SearchToken._meta.db_table}"
+                " USING gin (tokens) WITH (fastupdate = off)"
+            )
+
+
+def reindex_tickets(ticket_ids: list[int] | range) -> int:
+    """Rebuild these tickets' rows (a range: every ticket whose id is in it); returns the
+    number of tokens written."""
+    SearchToken.objects.filter(_among(ticket_ids)).delete()
     rows = [(pk, *row_tokens(scopes)) for pk, scopes in documents(ticket_ids).items()]
     _write(rows)
     return sum(len(row[1]) for row in rows)

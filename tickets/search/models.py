@@ -7,6 +7,8 @@ from django.db import models
 
 from tickets.search.fields import TokenListField
 
+GIN_INDEX = "tickets_searchtoken_gin"  # created by migration 0017 and by manage.py reindex
+
 
 class Scope(models.IntegerChoices):
     """Which part of a ticket a text belongs to (not stored: it decides how a text's terms

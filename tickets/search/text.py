@@ -70,14 +70,9 @@ def indexable(word: str) -> bool:
 
 
 def terms(text: str) -> set[str]:
-    """Every term a text is indexed under: words, bounded prefixes, e-mail addresses and
-    ticket references (prefixed with their kind, so a word never equals a prefix term)."""
-    found: set[str] = set()
-    for word in set(words(text)):
-        found.update(word_terms(word))
-    found.update(f"e:{email_form(m[0])}" for m in EMAIL_RE.finditer(text))
-    found.update(f"r:{m[0].upper()}" for m in REFERENCE_RE.finditer(text))
-    return found
+    """Every term a text is indexed under: word stems, bounded prefixes, e-mail addresses
+    and ticket references (prefixed with their kind, so a stem never equals a prefix)."""
+    return all_terms([text])
 
 
 @lru_cache(maxsize=200_000)
@@ -93,8 +88,18 @@ def email_form(address: str) -> str:
 
 
 def all_terms(texts: Iterable[str]) -> set[str]:
+    """The terms of several texts at once (each distinct word folded and expanded once)."""
     found: set[str] = set()
+    raw: set[str] = set()
     for text in texts:
-        if text:
-            found |= terms(text)
+        if not text:
+            continue
+        text = unicodedata.normalize("NFKC", text)
+        raw.update(WORD_RE.findall(text))
+        if "@" in text:
+            found.update(f"e:{email_form(m)}" for m in EMAIL_RE.findall(text))
+        if "-" in text:
+            found.update(f"r:{m.upper()}" for m in REFERENCE_RE.findall(text))
+    for word in {fold(w) for w in raw}:
+        found.update(word_terms(word))
     return found
