@@ -52,6 +52,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        if isinstance(self.object_list, list):  # already read up to the cap (a search)
+            return min(len(self.object_list), self.limit)
         return self.object_list.order_by()[: self.limit].count()
 
     @property
@@ -179,6 +181,10 @@ def ticket_page(user: Any, filters: dict[str, Any], sort: str | None, raw_page: 
     else:
         wanted = int(raw_page) if raw_page.isdigit() and len(raw_page) <= 6 else 1
         paginator = CappedPaginator(ids, per_page=settings.TICKETS_PER_PAGE, wanted_page=wanted)
+        if found and not found.problem:
+            # A search reads its ranked matches once, up to the cap: one pass over the index
+            # for both the count and the page.
+            paginator.object_list = list(ids[: paginator.limit])
     try:
         if len(raw_page) > 6:
             raise EmptyPage

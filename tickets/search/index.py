@@ -36,16 +36,17 @@ def _opener(model: type, name: str) -> Any:
     return lambda uid, stored: "" if stored is None else field.open(_Row(uid), stored)
 
 
-def _contacts(docs: Documents, owners: dict[int, list[int]]) -> None:
-    """Add requesters' and CC contacts' names and addresses to their tickets' public texts."""
-    opened = _opener(Contact, "name"), _opener(Contact, "email")
-    rows = Contact.objects.filter(pk__in=list(owners), erased_at__isnull=True).values_list(
-        "pk", "uid", "name", "email"
-    )
-    for pk, uid, name, email in rows:
-        texts = [opened[0](uid, name), opened[1](uid, email)]
-        for ticket_id in owners[pk]:
-            docs[ticket_id][Scope.PUBLIC] += texts
+def _contact_texts() -> Any:
+    """Decrypts a contact's name and address once per contact (many tickets share one)."""
+    name, email = _opener(Contact, "name"), _opener(Contact, "email")
+    seen: dict[Any, list[str]] = {}
+
+    def texts(uid: Any, sealed_name: Any, sealed_email: Any) -> list[str]:
+        if uid not in seen:
+            seen[uid] = [name(uid, sealed_name), email(uid, sealed_email)]
+        return seen[uid]
+
+    return texts
 
 
 def _among(ids: list[int] | range, field: str = "ticket_id") -> Q:
@@ -58,30 +59,37 @@ def _among(ids: list[int] | range, field: str = "ticket_id") -> Q:
 
 def documents(ticket_ids: Iterable[int] | range, *, internal: bool = True) -> Documents:
     """The plaintext of these tickets by scope, decrypted: subject, description, requester
-    and CC contacts, replies, internal notes (if ``internal``) and file names. Six queries for
-    any number of tickets; values decrypted straight from the rows (no model instances)."""
+    and CC contacts, replies, internal notes (if ``internal``) and file names. Four queries
+    for any number of tickets; values decrypted straight from the rows (no model
+    instances)."""
     ids = ticket_ids if isinstance(ticket_ids, range) else list(ticket_ids)
     docs: Documents = defaultdict(lambda: defaultdict(list))
-    owners: dict[int, list[int]] = defaultdict(list)
-    tickets = Ticket.objects.filter(_among(ids, "pk"), purged_at__isnull=True)
-    for pk, subject, contact_id in tickets.values_list("pk", "subject", "contact_id"):
-        docs[pk][Scope.SUBJECT].append(subject)  # anonymised tickets: nothing to find them by
-        if contact_id:
-            owners[contact_id].append(pk)
-    found = ids if isinstance(ids, range) else list(docs)
+    contact = _contact_texts()
     description = _opener(TicketBody, "description")
-    for pk, uid, text in TicketBody.objects.filter(_among(found)).values_list(
-        "ticket_id", "uid", "description"
-    ):
-        if pk in docs:
-            docs[pk][Scope.PUBLIC].append(description(uid, text))
-    for ticket_id, contact_id in TicketCC.objects.filter(_among(found)).values_list(
-        "ticket_id", "contact_id"
+    tickets = Ticket.objects.filter(_among(ids, "pk"), purged_at__isnull=True).values_list(
+        "pk",
+        "subject",
+        "body__uid",
+        "body__description",
+        "contact__uid",
+        "contact__name",
+        "contact__email",
+        "contact__erased_at",
+    )
+    for pk, subject, body_uid, text, uid, name, email, erased_at in tickets:
+        # (anonymised tickets are left out: nothing to find them by)
+        scopes = docs[pk]
+        scopes[Scope.SUBJECT].append(subject)
+        scopes[Scope.PUBLIC].append(description(body_uid, text) if body_uid else "")
+        if uid is not None and erased_at is None:
+            scopes[Scope.PUBLIC] += contact(uid, name, email)
+    found = ids if isinstance(ids, range) else list(docs)
+    copied = TicketCC.objects.filter(_among(found), contact__erased_at__isnull=True)
+    for ticket_id, uid, name, email in copied.values_list(
+        "ticket_id", "contact__uid", "contact__name", "contact__email"
     ):
         if ticket_id in docs:
-            owners[contact_id].append(ticket_id)
-    if owners:
-        _contacts(docs, owners)
+            docs[ticket_id][Scope.PUBLIC] += contact(uid, name, email)
     comments = Comment.objects.filter(_among(found)).order_by("created_at", "id")
     if not internal:
         comments = comments.filter(is_internal=False)
@@ -142,13 +150,18 @@ def _write(rows: list[tuple[int, list[int], list[int]]]) -> None:
         copy.write(data)
 
 
-def drop_gin_index() -> None:
-    """Before a full rebuild: filling the table and building the index once is several times
-    faster than keeping the index up to date row by row (searches scan the table until
-    create_gin_index())."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP INDEX IF EXISTS {GIN_INDEX}")
+def clear_for_rebuild() -> None:
+    """Before a full rebuild: empty the table (TRUNCATE leaves no dead rows behind) and drop
+    its GIN index, since filling the table and building the index once is several times
+    faster than keeping the index up to date row by row (searches scan the table and find
+    only what is rebuilt so far, until create_gin_index())."""
+    if connection.vendor != "postgresql":
+        SearchToken.objects.all().delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see create_gin_index()
+        cursor.execute(f"TRUNCATE {SearchToken._meta.db_table}")
+        cursor.execute(f"DROP INDEX IF EXISTS {GIN_INDEX}")
 
 
 def create_gin_index() -> None:
@@ -193,9 +206,15 @@ def _add(ticket_id: int, texts: list[str], *, internal: bool) -> None:
 
 
 def index_ticket(ticket: Ticket) -> None:
-    """Rebuild one ticket's row (after create, subject, description, requester or CC
-    change)."""
-    reindex_tickets([ticket.pk])
+    """Rebuild one ticket's row (after a subject, description, requester or CC change), in
+    place: an UPDATE that leaves the tokens as they were costs the GIN index nothing."""
+    scopes = documents([ticket.pk]).get(ticket.pk)
+    if scopes is None:  # anonymised
+        unindex_ticket(ticket)
+        return
+    found, subject = row_tokens(scopes)
+    if not SearchToken.objects.filter(pk=ticket.pk).update(tokens=found, subject=subject):
+        _write([(ticket.pk, found, subject)])
 
 
 def index_new_ticket(ticket: Ticket, *, description: str) -> None:

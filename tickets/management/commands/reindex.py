@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections, transaction
 
 from tickets.models import Ticket
-from tickets.search.index import create_gin_index, drop_gin_index, reindex_tickets
+from tickets.search.index import clear_for_rebuild, create_gin_index, reindex_tickets
 
 
 def _rebuild(span: range) -> int:
@@ -31,10 +31,11 @@ def _batches(ids: list[int], size: int) -> Iterator[tuple[range, int]]:
 class Command(BaseCommand):
     help = (
         "Rebuild the search index in batches of tickets (six reads, one COPY and one "
-        "transaction per batch; --workers N runs N batches at once). A full run drops the "
-        "GIN index first and builds it once at the end (searches are slower, not wrong, "
-        "meanwhile); an interrupted run keeps what it did: resume with --after <last id "
-        "shown>, which also builds the GIN index if it is missing."
+        "transaction per batch; --workers N runs N batches at once). A full run empties the "
+        "index and drops its GIN index first, and builds that once at the end (meanwhile "
+        "searches find only the tickets rebuilt so far, more slowly); an interrupted run "
+        "keeps what it did: resume with --after <last id shown>, which also builds the GIN "
+        "index if it is missing."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -54,7 +55,8 @@ class Command(BaseCommand):
         ids = list(Ticket.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True))
         started = time.monotonic()
         if after == 0:
-            drop_gin_index()
+            with transaction.atomic():
+                clear_for_rebuild()
         batches = list(_batches(ids, batch_size))
         spans = [span for span, _ in batches]
         done = rows = 0
