@@ -295,3 +295,13 @@ def test_reindex_in_worker_processes_rebuilds_every_ticket(agent, agent_client, 
 def test_reindex_refuses_a_bad_worker_count():
     with pytest.raises(CommandError, match="--workers"):
         call_command("reindex", "--workers", "0")
+
+
+def test_the_list_resync_carries_each_rows_snippet_as_text_pieces(agent, agent_client, laptop):
+    services.comment_add(actor=agent, ticket=laptop, body="<b>the MTU</b> was wrong")
+    rows = agent_client.get("/live/tickets.json", {"q": "mtu"}).json()["rows"]
+    assert [row["snippet"] for row in rows] == [
+        [["<b>the ", False], ["MTU", True], ["</b> was wrong", False]]
+    ]
+    rows = agent_client.get("/live/tickets.json").json()["rows"]
+    assert [row["snippet"] for row in rows] == [None]

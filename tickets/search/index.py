@@ -165,6 +165,7 @@ def clear_for_rebuild() -> None:
 
 
 def create_gin_index() -> None:
+    """The GIN index as migration 0017 makes it (see there for its settings)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -173,7 +174,7 @@ def create_gin_index() -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON {SearchToken._meta.db_table}"
-                " USING gin (tokens) WITH (fastupdate = off)"
+                " USING gin (tokens) WITH (fastupdate = on, gin_pending_list_limit = 256)"
             )
 
 
