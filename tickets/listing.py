@@ -12,7 +12,7 @@ from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 
 from tickets import access
-from tickets.models import ACTIVE_STATUSES, Status, Ticket
+from tickets.models import ACTIVE_STATUSES, Status
 from tickets.search import query as search_query
 
 DUE_SOON = timedelta(hours=1)
@@ -76,13 +76,13 @@ def filter_q(user: Any, filters: dict[str, Any]) -> Q:
     """The list's filters (cleaned by TicketFilterForm) as one condition on visible tickets."""
     q = Q()
     if text := (filters.get("q") or "").strip():
-        pk = Ticket.pk_from_reference(text.upper()) or (
-            int(text) if text.isdigit() and len(text) < 12 else None
-        )
+        pk = search_query.typed_pk(text)
         found = search_query.parse(text)
         internal = access.can_read_internal_notes(user)
-        match = Q(pk__in=[]) if found.problem else search_query.match(found, internal=internal)
-        q &= match | Q(pk=pk) if pk else match
+        if found.problem:
+            q &= Q(pk=pk) if pk else Q(pk__in=[])
+        else:
+            q &= search_query.match(found, internal=internal, or_pk=pk)
     status = filters.get("status") or "active"
     if status == "active":
         q &= Q(status__in=ACTIVE_STATUSES)

@@ -156,7 +156,7 @@ def filtered_tickets(user: Any, filters: dict[str, Any], sort: str | None) -> Qu
         found = search_query.parse(q)
         if not found.problem and (sort or listing.DEFAULT_SORT) == listing.DEFAULT_SORT:
             # Relevance: matches in the subject first, then the list's own order (recency).
-            qs = qs.annotate(in_subject=search_query.in_subject(found))
+            qs = qs.annotate(in_subject=search_query.in_subject(found, text=q))
             return qs.order_by("-in_subject", *listing.order_by(sort))
     return qs.order_by(*listing.order_by(sort))
 

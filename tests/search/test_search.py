@@ -305,3 +305,13 @@ def test_the_list_resync_carries_each_rows_snippet_as_text_pieces(agent, agent_c
     ]
     rows = agent_client.get("/live/tickets.json").json()["rows"]
     assert [row["snippet"] for row in rows] == [None]
+
+
+def test_a_number_finds_the_ticket_with_that_id_and_those_holding_it(agent, agent_client, laptop):
+    services.comment_add(actor=agent, ticket=laptop, body=f"Lowered the MTU to {laptop.pk + 1400}")
+    holder = services.ticket_create(
+        actor=agent, queue=laptop.queue, subject="Dock", description=f"See T-{laptop.pk:06d}"
+    )
+    assert _refs(agent_client, str(laptop.pk + 1400)) == [laptop.reference]
+    assert set(_refs(agent_client, str(laptop.pk))) == {laptop.reference}
+    assert set(_refs(agent_client, laptop.reference)) == {laptop.reference, holder.reference}

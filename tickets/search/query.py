@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
+from tickets.models import Ticket
+from tickets.search.models import SearchToken
 from tickets.search.text import (
     EMAIL_RE,
     MAX_PREFIX,
@@ -106,11 +109,18 @@ def parse(text: str) -> Search:
     return search
 
 
-def match(search: Search, *, internal: bool, path: str = "search_tokens__") -> Q:
+def match(
+    search: Search, *, internal: bool, path: str = "search_tokens__", or_pk: int | None = None
+) -> Q:
     """Tickets (through ``path`` to their SearchToken row) holding every term: a term held
     only by internal notes matches for those who may read them (``internal``). On
     PostgreSQL one GIN index scan: ``tokens @> ARRAY[...]``, or one ``tokens && ARRAY[term,
-    internal term]`` per term."""
+    internal term]`` per term. ``or_pk``: or the ticket with this id (a reference or number
+    typed), through one subquery (an OR across the join would scan every row)."""
+    if or_pk is not None:
+        found = SearchToken.objects.filter(match(search, internal=internal, path=""))
+        named = Ticket.objects.filter(pk=or_pk).order_by().values("pk")
+        return Q(pk__in=found.values("ticket_id").union(named))
     if not internal:
         return Q(**{f"{path}tokens__has_all": search.tokens})
     found = Q()
@@ -119,9 +129,22 @@ def match(search: Search, *, internal: bool, path: str = "search_tokens__") -> Q
     return found
 
 
-def in_subject(search: Search, *, path: str = "search_tokens__") -> Case:
+def typed_pk(text: str) -> int | None:
+    """The ticket id a search names by its reference ("T-000123") or number, if any."""
+    return Ticket.pk_from_reference(text.upper()) or (
+        int(text) if text.isdigit() and len(text) < 12 else None
+    )
+
+
+def in_subject(search: Search, *, text: str, path: str = "search_tokens__") -> Case | Coalesce:
     """1 for a ticket whose subject holds one of the searched terms, else 0 (ranks first);
-    read from the row the match already visits."""
+    read from the row the match already visits (a subquery per row when the search also
+    names a ticket: see match())."""
+    if typed_pk(text) is not None:
+        # A scalar subquery, not EXISTS: PostgreSQL would turn that into a scan of every row.
+        hit = SearchToken.objects.filter(pk=OuterRef("pk"), subject__has_any=search.tokens)
+        one = hit.annotate(one=Value(1, output_field=IntegerField())).values("one")[:1]
+        return Coalesce(Subquery(one), Value(0))
     return Case(
         When(Q(**{f"{path}subject__has_any": search.tokens}), then=Value(1)),
         default=Value(0),
