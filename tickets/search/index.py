@@ -14,8 +14,8 @@ from django.db.models import Q
 from tickets.agent_models import TicketCC
 from tickets.models import Attachment, Comment, Contact, Ticket, TicketBody
 from tickets.search.models import GIN_INDEX, Scope, SearchToken
-from tickets.search.text import all_terms
-from tickets.search.tokens import internal_term, tokens
+from tickets.search.text import all_terms, words_and_extras
+from tickets.search.tokens import internal_term, term_pairs, tokens, word_pairs
 from ticketsystem.crypto import is_undecryptable
 
 Documents = dict[int, dict[int, list[str]]]  # ticket id -> scope -> texts
@@ -123,12 +123,18 @@ def _terms(texts: list[str]) -> set[str]:
 def row_tokens(scopes: dict[int, list[str]]) -> tuple[list[int], list[int]]:
     """One ticket's row: every token anyone who sees it may match (subject, description,
     contacts, replies, their files; terms only internal notes hold as "i" + term), and the
-    subject's tokens alone (for ranking)."""
-    subject = _terms(scopes.get(Scope.SUBJECT, []))
-    public = subject | _terms(scopes.get(Scope.PUBLIC, []))
-    only_internal = _terms(scopes.get(Scope.INTERNAL, [])) - public
-    found = tokens(public) | tokens(internal_term(term) for term in only_internal)
-    return sorted(found), sorted(tokens(subject))
+    subject's tokens alone (for ranking). Works on distinct words (their tokens cached)."""
+    subject_words, subject_extras = words_and_extras(plain_texts(scopes.get(Scope.SUBJECT, [])))
+    public_words, extras = words_and_extras(plain_texts(scopes.get(Scope.PUBLIC, [])))
+    public_words |= subject_words
+    extras |= subject_extras
+    subject = {t for w in subject_words for t, _ in word_pairs(w)} | tokens(subject_extras)
+    public = {t for w in public_words for t, _ in word_pairs(w)} | tokens(extras)
+    internal_words, internal_extras = words_and_extras(plain_texts(scopes.get(Scope.INTERNAL, [])))
+    pairs = [p for w in internal_words - public_words for p in word_pairs(w)]
+    pairs += [term_pairs(term) for term in internal_extras - extras]
+    found = public | {internal for token, internal in pairs if token not in public}
+    return sorted(found), sorted(subject)
 
 
 def _array(values: list[int]) -> str:

@@ -87,9 +87,9 @@ def email_form(address: str) -> str:
     return unicodedata.normalize("NFKC", address.strip()).casefold()
 
 
-def all_terms(texts: Iterable[str]) -> set[str]:
-    """The terms of several texts at once (each distinct word folded and expanded once)."""
-    found: set[str] = set()
+def words_and_extras(texts: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The distinct folded words of several texts, and their e-mail and reference terms."""
+    extras: set[str] = set()
     raw: set[str] = set()
     for text in texts:
         if not text:
@@ -97,9 +97,15 @@ def all_terms(texts: Iterable[str]) -> set[str]:
         text = unicodedata.normalize("NFKC", text)
         raw.update(WORD_RE.findall(text))
         if "@" in text:
-            found.update(f"e:{email_form(m)}" for m in EMAIL_RE.findall(text))
+            extras.update(f"e:{email_form(m)}" for m in EMAIL_RE.findall(text))
         if "-" in text:
-            found.update(f"r:{m.upper()}" for m in REFERENCE_RE.findall(text))
-    for word in {fold(w) for w in raw}:
+            extras.update(f"r:{m.upper()}" for m in REFERENCE_RE.findall(text))
+    return {fold(w) for w in raw}, extras
+
+
+def all_terms(texts: Iterable[str]) -> set[str]:
+    """The terms of several texts at once (each distinct word folded and expanded once)."""
+    found_words, found = words_and_extras(texts)
+    for word in found_words:
         found.update(word_terms(word))
     return found

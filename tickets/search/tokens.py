@@ -19,11 +19,13 @@ from typing import Any
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from tickets.search.text import word_terms
 from ticketsystem.cipher import parse_blind_index_key
 
 TOKEN_BYTES = 4
 CACHE_SIZE = 500_000  # terms; a reindex hashes each distinct term of the corpus once
 _cache: dict[str, int] = {}
+_pairs: dict[str, tuple[tuple[int, int], ...]] = {}  # word -> its terms' (token, internal)
 
 
 @lru_cache(maxsize=1)
@@ -38,6 +40,7 @@ def _reset_key(*, setting: str, **kwargs: Any) -> None:
     if setting == "SEARCH_INDEX_KEY":
         _key.cache_clear()
         _cache.clear()
+        _pairs.clear()
 
 
 def token(term: str, *, key: bytes | None = None) -> int:
@@ -64,3 +67,20 @@ def tokens(terms: Iterable[str], *, key: bytes | None = None) -> set[int]:
 def internal_term(term: str) -> str:
     """The term as indexed when only internal notes (or their files) hold it."""
     return f"i{term}"
+
+
+def term_pairs(term: str) -> tuple[int, int]:
+    """A term's token and its internal-only token."""
+    found = tokens([term]), tokens([internal_term(term)])
+    return next(iter(found[0])), next(iter(found[1]))
+
+
+def word_pairs(word: str) -> tuple[tuple[int, int], ...]:
+    """(token, internal-only token) of each term of a folded word (cached: a reindex meets
+    each word of the corpus many times)."""
+    found = _pairs.get(word)
+    if found is None:
+        if len(_pairs) >= CACHE_SIZE:
+            _pairs.clear()
+        found = _pairs[word] = tuple(term_pairs(term) for term in word_terms(word))
+    return found
