@@ -278,7 +278,7 @@ def test_reindex_writes_the_same_rows_as_the_services(agent, laptop):
     assert SearchToken.objects.values_list("tokens", "subject").get(ticket=laptop) == written
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reindex_in_worker_processes_rebuilds_every_ticket(agent, agent_client, queue_a):
     made = [
         services.ticket_create(actor=agent, queue=queue_a, subject=f"Dock {n}", description=word)
