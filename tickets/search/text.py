@@ -94,7 +94,8 @@ def words_and_extras(texts: Iterable[str]) -> tuple[set[str], set[str]]:
     for text in texts:
         if not text:
             continue
-        text = unicodedata.normalize("NFKC", text)
+        if not text.isascii():  # NFKC leaves ASCII as it is
+            text = unicodedata.normalize("NFKC", text)
         raw.update(WORD_RE.findall(text))
         if "@" in text:
             extras.update(f"e:{email_form(m)}" for m in EMAIL_RE.findall(text))
