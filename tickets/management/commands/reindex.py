@@ -30,7 +30,7 @@ def _batches(ids: list[int], size: int) -> Iterator[tuple[range, int]]:
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the search index in batches of tickets (six reads, one COPY and one "
+        "Rebuild the search index in batches of tickets (four reads, one COPY and one "
         "transaction per batch; --workers N runs N batches at once). A full run empties the "
         "index and drops its GIN index first, and builds that once at the end (meanwhile "
         "searches find only the tickets rebuilt so far, more slowly); an interrupted run "
