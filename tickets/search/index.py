@@ -199,6 +199,8 @@ def _add(ticket_id: int, texts: list[str], *, internal: bool) -> None:
     terms = _terms(texts)
     if not terms:
         return
+    if not internal and connection.vendor == "postgresql" and _add_public(ticket_id, terms):
+        return
     have = SearchToken.objects.filter(pk=ticket_id).values_list("tokens", flat=True).first()
     if have is None:  # never indexed (bulk-seeded, or before a reindex)
         reindex_tickets([ticket_id])
@@ -210,6 +212,20 @@ def _add(ticket_id: int, texts: list[str], *, internal: bool) -> None:
         new = (row | tokens(terms)) - tokens(internal_term(term) for term in terms)
     if new != row:
         SearchToken.objects.filter(pk=ticket_id).update(tokens=sorted(new))
+
+
+def _add_public(ticket_id: int, terms: set[str]) -> bool:
+    """A reply's terms merged into the row in one statement (no read first): its tokens
+    added, the internal-only tokens of the same terms dropped. False if there is no row."""
+    sql = (
+        "UPDATE tickets_searchtoken SET tokens = ARRAY("
+        "SELECT DISTINCT t FROM unnest(tokens || %s::int4[]) AS t"
+        " WHERE t <> ALL(%s::int4[]) ORDER BY t) WHERE ticket_id = %s"
+    )
+    dropped = sorted(tokens(internal_term(term) for term in terms))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(tokens(terms)), dropped, ticket_id])
+        return cursor.rowcount > 0
 
 
 def index_ticket(ticket: Ticket) -> None:
