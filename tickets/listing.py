@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tickets import access
-from tickets.models import ACTIVE_STATUSES, Status, Ticket
+from tickets.models import ACTIVE_STATUSES, Status
 from tickets.search import query as search_query
 
 DUE_SOON = timedelta(hours=1)
@@ -126,20 +126,13 @@ def filter_q(user: Any, filters: dict[str, Any]) -> Q:
     """The list's filters (cleaned by TicketFilterForm) as one condition on visible tickets."""
     q = Q()
     if text := (filters.get("q") or "").strip():
-        pk = Ticket.pk_from_reference(text.upper()) or (
-            int(text) if text.isdigit() and len(text) < 12 else None
-        )
+        pk = search_query.typed_pk(text)
         found = search_query.parse(text)
         internal = access.can_read_internal_notes(user)
         if found.problem:
             q &= Q(pk=pk) if pk else Q(pk__in=[])
         else:
-            ids: Any = search_query.matching_ticket_ids(found, internal=internal)
-            if pk:
-                # One IN (... UNION ...), not "IN (...) OR id = pk": PostgreSQL cannot answer
-                # that OR from indexes and would read the whole ticket table.
-                ids = Ticket.objects.filter(pk=pk).order_by().values("pk").union(ids)
-            q &= Q(pk__in=ids)
+            q &= search_query.match(found, internal=internal, or_pk=pk)
     status = filters.get("status") or "active"
     if status == "active":
         q &= Q(status__in=ACTIVE_STATUSES)

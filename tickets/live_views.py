@@ -88,7 +88,11 @@ def ticket_list_json(request: HttpRequest) -> JsonResponse:
             "page": page.number,
             "num_pages": page.paginator.num_pages,
             "per_page": page.paginator.per_page,
-            "rows": [ticket_fields(ticket) for ticket in page.object_list],
+            # With a search: each row's snippet as (text, is a match) pieces, drawn as text.
+            "rows": [
+                {**ticket_fields(t), "snippet": getattr(t, "search_parts", None)}
+                for t in page.object_list
+            ],
         }
     )
 

@@ -149,7 +149,7 @@ def filtered_tickets(
         found = search_query.parse(q)
         if not found.problem and listing.canonical_sort(sort) == listing.DEFAULT_SORT:
             # Relevance: matches in the subject first, then the list's own order (recency).
-            keys = [listing.SortKey(search_query.in_subject(found), descending=True), *keys]
+            keys = [listing.SortKey(search_query.in_subject(found, text=q), descending=True), *keys]
     return qs, keys
 
 
@@ -180,7 +180,9 @@ def ticket_page(
     if found and found.needs_confirming and not found.problem:
         page_ids, result = _confirmed_page(qs, keys, found, internal, page, after or before)
     else:
-        page_ids, result = _keyset_page(qs, keys, sort, page=page, after=after, before=before)
+        page_ids, result = _keyset_page(
+            qs, keys, sort, page=page, after=after, before=before, search=found is not None
+        )
     # The requester's name is decrypted per row: only for this page's rows, in the same query.
     rows = (
         list_rows(user)
@@ -215,10 +217,21 @@ def _keyset_page(
     page: str,
     after: str,
     before: str,
+    search: bool = False,
 ) -> tuple[list[int], keyset.ListPage]:
     per_page = settings.TICKETS_PER_PAGE
     cursor = None
-    if after or before:
+    counted: int | None = None
+    if search and not (after or before):
+        # A search by page number reads its ranked matches once, up to the count's cap:
+        # one pass over the index for both the page and the count.
+        number = _page_number(page)
+        limit = max(LIST_COUNT_CAP, number * per_page) + 1
+        ranked = keyset.rows(qs, keys, None, limit)
+        counted = len(ranked)
+        found = ranked[(number - 1) * per_page : number * per_page + 1]
+        more_before, more_after = number > 1, len(found) > per_page
+    elif after or before:
         cursor = keyset.read(after or before, sort=sort, before=bool(before), keys=len(keys))
         number = cursor.number
         found = keyset.rows(qs, keys, cursor, per_page + 1)
@@ -240,7 +253,7 @@ def _keyset_page(
     found = found[:per_page]
     # Counted up to the cap, or for a page number up to that page (then exact near the end).
     limit = max(LIST_COUNT_CAP, 0 if cursor else number * per_page) + 1
-    count = qs.order_by()[:limit].count()
+    count = counted if counted is not None else qs.order_by()[:limit].count()
     result = keyset.ListPage([], number, count, count >= limit, per_page)
     if not result.capped:  # an exact count: keep the number shown within it
         number = min(number, result.num_pages)

@@ -1,6 +1,8 @@
 /* The ticket list, live: rows on this page update in place (with a brief highlight), new and
  * changed tickets that match the filters appear at the top where the sort puts them there,
- * and otherwise a notice offers a refresh. After a reconnect the page's rows are refetched. */
+ * and otherwise a notice offers a refresh. After a reconnect the page's rows are refetched.
+ * With a search, whether a ticket matches (and its snippet) depends on text events do not
+ * carry: a change to a ticket that may match refetches the page's rows and snippets. */
 (function () {
   "use strict";
 
@@ -87,6 +89,8 @@
   var noticeEl = document.querySelector("[data-list-notice]");
   var unseen = 0;
   var REF = /^T-(\d{6,12})$/;
+  var searching = filters.q.trim() !== "";
+  var SEARCH_REDRAW_GAP = 2000; // ms between refetches while matching tickets keep changing
 
   function matchesQuery(ticket) {
     var q = filters.q.trim();
@@ -133,7 +137,8 @@
     if (/^\d+$/.test(filters.assignee) && String(ticket.assignee_id) !== filters.assignee) {
       return false;
     }
-    return matchesQuery(subjectFrom || ticket);
+    // A search matches text the event does not carry: only the server can tell.
+    return searching || matchesQuery(subjectFrom || ticket);
   }
 
   function dueCell(ticket) {
@@ -212,6 +217,20 @@
     return tr;
   }
 
+  // The result snippet under a searched row: plain text pieces, the matches in <mark>.
+  function snippetRow(ticket) {
+    var tr = Live.el("tr", "snippet");
+    tr.setAttribute("data-snippet-for", ticket.id);
+    tr.appendChild(Live.el("td"));
+    var td = Live.el("td");
+    td.colSpan = 7;
+    ticket.snippet.forEach(function (piece) {
+      td.appendChild(piece[1] ? Live.el("mark", null, piece[0]) : document.createTextNode(piece[0]));
+    });
+    tr.appendChild(td);
+    return tr;
+  }
+
   function setCount(count) {
     if (!countEl) {
       return;
@@ -280,6 +299,23 @@
     }
     var was = event.was && Live.canSeeQueue(event.was.queue_id) ? event.was : null;
     var nowMatches = matches(event);
+    if (searching) {
+      var listed = findRow(event.id);
+      if (listed) {
+        var checked = listed.querySelector('input[name="tickets"]');
+        var redrawn = row(event, checked && checked.checked);
+        if (!nowMatches) {
+          redrawn.classList.add("live-stale");
+          redrawn.setAttribute("title", gettext("No longer matches these filters"));
+        }
+        listed.replaceWith(redrawn);
+        Live.flash(redrawn);
+      }
+      if (listed || nowMatches || (was && matches(was, event))) {
+        Live.requestResync(SEARCH_REDRAW_GAP); // the rows, the count and the snippets
+      }
+      return;
+    }
     var wasMatching = was ? matches(was, event) : false;
     if (nowMatches !== wasMatching) {
       setCount(currentCount() + (nowMatches ? 1 : -1));
@@ -323,6 +359,9 @@
       var old = findRow(ticket.id);
       var box = old && old.querySelector('input[name="tickets"]');
       rows.appendChild(row(ticket, box && box.checked));
+      if (ticket.snippet && ticket.snippet.length) {
+        rows.appendChild(snippetRow(ticket));
+      }
     });
     while (tbody.firstChild) {
       tbody.firstChild.remove();

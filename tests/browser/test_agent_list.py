@@ -147,3 +147,30 @@ def test_no_page_scrolls_sideways_at_360_px(open_as, team, path):
     toggle.click()
     in_browser(lambda p: expect(p.locator(".mainnav")).to_be_visible(), page)
     assert page.problems == []
+
+
+def test_a_searched_list_redraws_snippets_when_matching_tickets_change(open_as, team):
+    agent = team["agent"]
+    laptop = services.ticket_create(
+        actor=agent, queue=team["alpha"], subject="Laptop", description="The dock flickers"
+    )
+    other = services.ticket_create(actor=agent, queue=team["alpha"], subject="Monitor")
+    page = open_as(agent)
+    page.goto("/tickets/?q=dock")
+    snippet = page.locator(f'tr[data-snippet-for="{laptop.pk}"]')
+    in_browser(lambda s: expect(s).to_have_text("The dock flickers"), snippet)
+    in_browser(lambda s: expect(s.locator("mark")).to_have_text("dock"), snippet)
+    live = page.locator("[data-live-status]")
+    in_browser(lambda s: expect(s).to_have_attribute("data-state", "live"), live)
+    # Words events do not carry: the page asks the server for its rows and snippets again.
+    services.ticket_change_description(
+        actor=agent, ticket=laptop, description="A new docking station arrived"
+    )
+    in_browser(lambda s: expect(s).to_have_text("A new docking station arrived"), snippet)
+    in_browser(lambda s: expect(s.locator("mark")).to_have_text("docking"), snippet)
+    services.comment_add(actor=agent, ticket=other, body="The <b>dock</b> is loose")
+    added = page.locator(f'tr[data-snippet-for="{other.pk}"]')
+    in_browser(lambda s: expect(s).to_have_text("The <b>dock</b> is loose"), added)
+    in_browser(lambda p: expect(p.locator("tbody tr[data-ticket-id]")).to_have_count(2), page)
+    in_browser(lambda p: expect(p.locator("[data-list-count]")).to_have_text("2 tickets"), page)
+    assert page.problems == []

@@ -1,4 +1,4 @@
-"""A set of 64-bit search tokens in one column: ``bigint[]`` under a GIN index on PostgreSQL,
+"""A set of 32-bit search tokens in one column: ``integer[]`` under a GIN index on PostgreSQL,
 space-separated text on SQLite (the ``make run`` default, development only: correct, not fast).
 
 Lookups: ``tokens__has_all=[...]`` (every token; PostgreSQL ``@>``) and ``tokens__has_any``
@@ -20,10 +20,10 @@ def sqlite_text(tokens: Iterable[int]) -> str:
 
 
 class TokenListField(models.Field):
-    description = "A set of 64-bit search tokens"
+    description = "A set of 32-bit search tokens"
 
     def db_type(self, connection: Any) -> str:
-        return "bigint[]" if connection.vendor == "postgresql" else "text"
+        return "integer[]" if connection.vendor == "postgresql" else "text"
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> list[int] | None:
         if value is None or isinstance(value, list):
@@ -34,7 +34,7 @@ class TokenListField(models.Field):
         return self.from_db_value(value, None, None)
 
     def get_placeholder(self, value: Any, compiler: Any, connection: Any) -> str:
-        return "%s::bigint[]" if connection.vendor == "postgresql" else "%s"
+        return "%s::int4[]" if connection.vendor == "postgresql" else "%s"
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if value is None:
@@ -53,7 +53,7 @@ class _TokenLookup(models.Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         wanted = sorted({int(t) for t in self.rhs})
         if connection.vendor == "postgresql":
-            return f"{lhs} {self.operator} %s::bigint[]", [*lhs_params, wanted]
+            return f"{lhs} {self.operator} %s::int4[]", [*lhs_params, wanted]
         if not wanted:
             return ("1 = 1" if self.joiner == " AND " else "1 = 0"), []
         tests = self.joiner.join(f"instr({lhs}, %s) > 0" for _ in wanted)

@@ -1,5 +1,5 @@
-"""The search index table: one row per (ticket, scope) holding the set of its token hashes,
-never a word (docs/security.md)."""
+"""The search index table: one row per ticket holding the set of its token hashes, never a
+word (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from django.db import models
 
 from tickets.search.fields import TokenListField
 
+GIN_INDEX = "tickets_searchtoken_gin"  # created by migration 0017 and by manage.py reindex
+
 
 class Scope(models.IntegerChoices):
-    """Who may match a row. PUBLIC and INTERNAL are cumulative, so one row answers a search:
-    PUBLIC holds every term anyone who sees the ticket can read (subject, description,
-    requester, public replies, their files); INTERNAL holds PUBLIC's terms plus those of
-    internal notes and their files, and exists only for tickets that have such notes.
-    SUBJECT repeats the subject's terms, for ranking."""
+    """Which part of a ticket a text belongs to (not stored: it decides how a text's terms
+    are indexed). SUBJECT and PUBLIC texts are read by anyone who sees the ticket; INTERNAL
+    texts (internal notes and their files) only by who may read internal notes."""
 
     SUBJECT = 0, "Subject"
     PUBLIC = 1, "Public"
@@ -21,20 +21,21 @@ class Scope(models.IntegerChoices):
 
 
 class SearchToken(models.Model):
-    """The keyed hashes (tickets/search/tokens.py) of a ticket's distinct terms in a scope."""
+    """The keyed hashes (tickets/search/tokens.py) of a ticket's distinct terms: ``tokens``
+    under a GIN index (PostgreSQL, migration 0017) answers searches; ``subject`` repeats the
+    subject's tokens, unindexed, to rank matches in the subject first."""
 
-    pk = models.CompositePrimaryKey("ticket", "scope")
-    ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="+", db_index=False
+    ticket = models.OneToOneField(
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="search_tokens",
     )
-    scope = models.PositiveSmallIntegerField(choices=Scope.choices)
     tokens = TokenListField()
+    subject = TokenListField()
 
     class Meta:
         app_label = "tickets"
-        # The primary key (ticket, scope) serves rebuilding, appending and ranking; on
-        # PostgreSQL two partial GIN indexes on tokens (subject rows; public and internal
-        # rows) answer a search without visiting the other scope's rows (migration 0010).
 
     def __str__(self) -> str:
         return f"search tokens of ticket #{self.ticket_id}"

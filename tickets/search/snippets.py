@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 from tickets.search.index import documents, plain_texts
 from tickets.search.models import Scope
 from tickets.search.query import Search
-from tickets.search.text import WORD_RE, fold, words
+from tickets.search.text import WORD_RE, fold, stem, words
 
 BEFORE = 60  # characters of context before the first match
 AFTER = 120
@@ -42,34 +42,50 @@ def _all_texts(scopes: dict[int, list[str]]) -> list[str]:
 
 
 def _matches(word: str, search: Search) -> bool:
-    return word in search.words or any(word.startswith(p[:6]) for p in search.prefixes)
+    """Whether a folded word of the text is one searched for: itself, another form of it
+    (same stem) or one that starts with a searched prefix."""
+    if word in search.words or any(word.startswith(p) for p in search.prefixes):
+        return True
+    return bool(search.stems) and stem(word) in search.stems
 
 
-def snippet(texts: Iterable[str], search: Search) -> SafeString | str:
-    """Escaped context around the first matching word, matching words in <mark>."""
+def snippet_parts(texts: Iterable[str], search: Search) -> list[tuple[str, bool]]:
+    """Context around the first matching word as (text, is a match) pieces, plain text:
+    the page escapes them and the live list draws them as text nodes."""
     for text in texts:
         first = next((m for m in WORD_RE.finditer(text) if _matches(fold(m[0]), search)), None)
         if first is None:
             continue
         start = max(0, first.start() - BEFORE)
         end = min(len(text), first.end() + AFTER)
-        window = text[start:end]
-        parts, done = [], 0
+        window = text[start:end].replace("\n", " ")
+        parts, done = [("… " if start else "", False)], 0
         for match in WORD_RE.finditer(window):
             if _matches(fold(match[0]), search):
-                parts += [escape(window[done : match.start()]), f"<mark>{escape(match[0])}</mark>"]
+                parts += [(window[done : match.start()], False), (match[0], True)]
                 done = match.end()
-        parts.append(escape(window[done:]))
-        lead = "… " if start else ""
-        tail = " …" if end < len(text) else ""
-        return mark_safe(lead + "".join(parts).replace("\n", " ") + tail)  # noqa: S308
-    return ""
+        parts.append((window[done:] + (" …" if end < len(text) else ""), False))
+        return [(piece, marked) for piece, marked in parts if piece]
+    return []
+
+
+def snippet_html(parts: list[tuple[str, bool]]) -> SafeString:
+    """The pieces escaped, matches in <mark>."""
+    html = "".join(f"<mark>{escape(p)}</mark>" if marked else escape(p) for p, marked in parts)
+    return mark_safe(html)  # noqa: S308 - every piece is escaped above
+
+
+def snippet(texts: Iterable[str], search: Search) -> SafeString | str:
+    """Escaped context around the first matching word, matching words in <mark>."""
+    return snippet_html(snippet_parts(texts, search))
 
 
 def attach_snippets(tickets: list, search: Search, *, internal: bool) -> None:
-    """Set ``search_snippet`` on each ticket of a page (one decryption pass for the page)."""
+    """Set ``search_parts`` and ``search_snippet`` (their HTML) on each ticket of a page
+    (one decryption pass for the page)."""
     docs = documents([t.pk for t in tickets], internal=internal)
     for ticket in tickets:
         scopes = docs.get(ticket.pk, {})
         scopes.pop(Scope.SUBJECT, None)  # the row shows the subject already
-        ticket.search_snippet = snippet(_all_texts(scopes), search)
+        ticket.search_parts = snippet_parts(_all_texts(scopes), search)
+        ticket.search_snippet = snippet_html(ticket.search_parts)

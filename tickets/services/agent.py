@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets import access
+from tickets import access, search
 from tickets.actors import staff_user
 from tickets.agent_models import CannedResponse, Notification, TicketCC, TicketWatch
 from tickets.live.groups import user_group
@@ -58,10 +58,12 @@ def ticket_set_cc(*, actor: Any, ticket: Ticket, emails: list[str]) -> list[Tick
         raise ValidationError({"cc": _("Copy at most %(n)d addresses.") % {"n": MAX_CC}})
     contacts = [contact_get_or_create(actor=actor, email=email) for email in unique]
     wanted = {c.pk for c in contacts if c.pk != ticket.contact_id}
-    TicketCC.objects.filter(ticket=ticket).exclude(contact_id__in=wanted).delete()
+    removed = TicketCC.objects.filter(ticket=ticket).exclude(contact_id__in=wanted).delete()[0]
     have = set(TicketCC.objects.filter(ticket=ticket).values_list("contact_id", flat=True))
     for contact_id in wanted - have:
         TicketCC.objects.create(ticket=ticket, contact_id=contact_id)
+    if removed or wanted != have:
+        search.index_ticket(ticket)  # CC contacts' names and addresses are searchable
     return list(TicketCC.objects.filter(ticket=ticket).select_related("contact"))
 
 
