@@ -31,8 +31,8 @@ sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketsystem.settings")
 SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1",
-    "THROTTLE_POST_PER_MINUTE": "1000000",
-    "THROTTLE_SEARCH_PER_MINUTE": "1000000",
+    "THROTTLE_POST_PER_MINUTE": "100000",
+    "THROTTLE_SEARCH_PER_MINUTE": "100000",
     "LOG_LEVEL": "ERROR",
 }
 os.environ.update({k: v for k, v in SERVER_ENV.items() if k != "ALLOWED_HOSTS"})
