@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import staff_required
+from accounts.decorators import manager_required, staff_required
 from accounts.throttle import throttle
 from audit.history import history_rows
 from tickets import access, agent_selectors, selectors, services
@@ -139,26 +139,25 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[
     cc = agent_selectors.ticket_cc(ticket)
     defaults: dict[str, Form] = {
         "comment_form": CommentForm(),
-        "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}, queue=ticket.queue),
+        "assign_form": choices_once(
+            AssignForm(initial={"assignee": ticket.assignee_id}, queue=ticket.queue), "assignee"
+        ),
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
-        "move_form": MoveForm(initial={"queue": ticket.queue_id}, user=user),
+        "move_form": choices_once(MoveForm(initial={"queue": ticket.queue_id}, user=user), "queue"),
         "attachment_form": AttachmentForm(),
         "subject_form": SubjectForm(initial={"subject": ticket.subject}),
         "requester_form": RequesterForm(initial=_requester_initial(ticket)),
         "cc_form": CCForm(initial={"cc": ", ".join(str(c.contact.email) for c in cc)}),
     }
     defaults.update(forms)
-    model_history = None
-    if is_manager(user):  # django-auditlog's field-level history; agents see Activity
-        entries = selectors.ticket_log_entries(ticket)[:MODEL_HISTORY_ROWS]
-        model_history = history_rows(list(entries))
     return {
         "ticket": ticket,
         **selectors.ticket_conversation(ticket),
         "transitions": [(s, Status(s).label) for s in ticket.allowed_transitions()],
         "attachment_max_size": human_size(settings.ATTACHMENT_MAX_BYTES),
-        "model_history": model_history,
+        # The field-level change log (managers only) is a page of its own, fetched on demand.
+        "show_changes": is_manager(user),
         "cc": cc,
         "can_close": Status.CLOSED in ticket.allowed_transitions(),
         "following": agent_selectors.is_following(user, ticket),
@@ -166,6 +165,14 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[
         "reply_statuses": [(s, Status(s).label) for s in REPLY_STATUSES],
         **defaults,
     }
+
+
+def choices_once(form: Form, name: str) -> Form:
+    """Read a blank form's model choices once: rendering a required select would run its
+    query twice (once to see whether the first choice is empty, once for the options)."""
+    field = form.fields[name]
+    field.choices = list(iter(field.choices))  # iter(): no COUNT query for a length hint
+    return form
 
 
 def _requester_initial(ticket: Ticket) -> dict[str, str]:
@@ -180,6 +187,19 @@ def detail_with_errors(request: HttpRequest, ticket: Ticket, **forms: Form) -> H
     ticket.refresh_from_db()
     context = detail_context(request, ticket, **forms)
     return render(request, "tickets/detail.html", context, status=400)
+
+
+@require_GET
+@manager_required
+def ticket_changes(request: HttpRequest, ref: str) -> HttpResponse:
+    """A ticket's field-level change log (django-auditlog), newest first: a page of its own,
+    or (``?fragment=1``) the list alone, which the ticket page fetches when it is opened."""
+    ticket = access.get_ticket_or_404(request.user, ref)
+    entries = selectors.ticket_log_entries(ticket)[:MODEL_HISTORY_ROWS]
+    context = {"ticket": ticket, "rows": history_rows(list(entries))}
+    if request.GET.get("fragment") == "1":
+        return render(request, "audit/partials/history_list.html", context)
+    return render(request, "tickets/changes.html", context)
 
 
 @require_GET
