@@ -12,7 +12,10 @@ class TicketsConfig(AppConfig):
 
         receivers.connect_receivers()
         # Field-level model history (django-auditlog), encrypted fields masked.
-        for model in (Ticket, TicketBody, Comment, Contact):
+        # Ticket's reverse one-to-one to its body is no field of the row: left out, the
+        # create entry does not read the (not yet written) body back.
+        register_audited(Ticket, exclude_fields=("body",))
+        for model in (TicketBody, Comment, Contact):
             register_audited(model)
         register_audited(Queue, m2m_fields={"members"})
         register_audited(Attachment, exclude_fields=("content",))
