@@ -104,6 +104,12 @@ def main() -> None:
     total = Ticket.objects.count()
     queue_id = agent.queues.order_by("id").first().pk
     busy = Ticket.objects.filter(queue_id=queue_id, comments__isnull=False).order_by("-id").first()
+    # An open ticket's page also renders its action forms (closed: none).
+    busy_open = (
+        Ticket.objects.filter(queue_id=queue_id, status="open", comments__isnull=False)
+        .order_by("-id")
+        .first()
+    )
     deep_page = max(1, min(1000, Ticket.objects.filter(queue__members=agent).count() // 50 - 1))
 
     rows = []
@@ -116,7 +122,8 @@ def main() -> None:
             ("list, search", "get", "/tickets/?q=printer+queue", None),
             (f"list, page {deep_page}", "get", f"/tickets/?page={deep_page}", None),
             ("list, sort by due", "get", "/tickets/?status=active&sort=due", None),
-            ("ticket detail", "get", busy.get_absolute_url(), None),
+            (f"ticket detail ({busy.status})", "get", busy.get_absolute_url(), None),
+            ("ticket detail (open)", "get", busy_open.get_absolute_url(), None),
             (
                 "create ticket (POST)",
                 "post",
