@@ -136,15 +136,20 @@ def add_errors(form: Form, exc: ValidationError) -> None:
 def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[str, Any]:
     """The detail page's context; ``forms`` replace the blank ones (bound, with errors)."""
     user = request.user
+    is_open = ticket.status != Status.CLOSED  # a closed ticket's page shows no forms
     cc = agent_selectors.ticket_cc(ticket)
     defaults: dict[str, Form] = {
         "comment_form": CommentForm(),
         "assign_form": choices_once(
-            AssignForm(initial={"assignee": ticket.assignee_id}, queue=ticket.queue), "assignee"
+            AssignForm(initial={"assignee": ticket.assignee_id}, queue=ticket.queue),
+            "assignee",
+            read=is_open,
         ),
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
-        "move_form": choices_once(MoveForm(initial={"queue": ticket.queue_id}, user=user), "queue"),
+        "move_form": choices_once(
+            MoveForm(initial={"queue": ticket.queue_id}, user=user), "queue", read=is_open
+        ),
         "attachment_form": AttachmentForm(),
         "subject_form": SubjectForm(initial={"subject": ticket.subject}),
         "requester_form": RequesterForm(initial=_requester_initial(ticket)),
@@ -161,17 +166,19 @@ def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[
         "cc": cc,
         "can_close": Status.CLOSED in ticket.allowed_transitions(),
         "following": agent_selectors.is_following(user, ticket),
-        "canned": agent_selectors.canned_rendered(user, ticket),
+        "canned": agent_selectors.canned_rendered(user, ticket) if is_open else [],
         "reply_statuses": [(s, Status(s).label) for s in REPLY_STATUSES],
         **defaults,
     }
 
 
-def choices_once(form: Form, name: str) -> Form:
-    """Read a blank form's model choices once: rendering a required select would run its
-    query twice (once to see whether the first choice is empty, once for the options)."""
-    field = form.fields[name]
-    field.choices = list(iter(field.choices))  # iter(): no COUNT query for a length hint
+def choices_once(form: Form, name: str, *, read: bool) -> Form:
+    """Read a blank form's model choices once (``read``: the page shows the form): rendering
+    a required select would run its query twice (once to see whether the first choice is
+    empty, once for the options)."""
+    if read:
+        field = form.fields[name]
+        field.choices = list(iter(field.choices))  # iter(): no COUNT query for a length hint
     return form
 
 

@@ -123,6 +123,18 @@ def test_the_detail_page_uses_a_constant_number_of_queries(
         agent_client.get(url)
 
 
+def test_a_closed_tickets_page_reads_no_form_choices_or_canned_responses(
+    agent_client, agent, ticket_a, django_assert_max_num_queries
+):
+    from tickets import services
+
+    services.ticket_change_status(actor=agent, ticket=ticket_a, status="resolved")
+    services.ticket_change_status(actor=agent, ticket=ticket_a, status="closed")
+    with django_assert_max_num_queries(12):  # 15 on an open ticket's page
+        page = agent_client.get(ticket_a.get_absolute_url()).content.decode()
+    assert "This ticket is closed." in page and 'name="assignee"' not in page
+
+
 def test_a_refused_ticket_leaves_no_orphan_requester(agent_client, queue_a, monkeypatch):
     from django.core.exceptions import ValidationError
 
