@@ -7,6 +7,11 @@ Python client (threads with keep-alive connections).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ts_bench REDIS_URL=redis://127.0.0.1:6379/9 \\
         .venv/bin/python bench/http_load.py --tickets 100000 --duration 15 --connections 16
 
+With --sockets N (e.g. 500), the gunicorn pages are loaded twice in the same run: alone,
+then while bench/ws_fanout.py holds N live dashboard sockets on daphne (one process per
+core) and changes tickets at --socket-rate per second (20), all against the same PostgreSQL
+and Redis; it prints the HTTP table for both and the sockets' latency (commit to receipt).
+
 Logged in as an agent with a verified second factor (a session made as the two-step login
 leaves it). Use a database of its own: the bench adds users, tickets and sessions.
 (Not bench/http.py: that name would hide the standard library's `http` from every script
@@ -17,22 +22,25 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketsystem.settings")
 SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1",
-    "THROTTLE_POST_PER_MINUTE": "1000000",
-    "THROTTLE_SEARCH_PER_MINUTE": "1000000",
+    "THROTTLE_POST_PER_MINUTE": "100000",
+    "THROTTLE_SEARCH_PER_MINUTE": "100000",
     "LOG_LEVEL": "ERROR",
 }
 os.environ.update({k: v for k, v in SERVER_ENV.items() if k != "ALLOWED_HOSTS"})
@@ -174,7 +182,7 @@ def prepare(tickets: int) -> tuple[str, dict[str, str]]:
     )
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(agent.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
     session[HASH_SESSION_KEY] = agent.get_session_auth_hash()
     session_policy.stamp_verified(session, device=device, ip="127.0.0.1", now=time.time())
     session.create()
@@ -190,6 +198,51 @@ def prepare(tickets: int) -> tuple[str, dict[str, str]]:
     return f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}", pages
 
 
+def pages_with_sockets(
+    args: argparse.Namespace, load: Any, cookie: str, pages: dict[str, str], port: int
+) -> tuple[list[tuple[str, str, dict[str, float]]], dict[str, Any]]:
+    """The gunicorn pages (one server for all) while bench/ws_fanout.py holds the sockets and
+    changes tickets; returns the HTTP rows and the fan-out result."""
+    tmp = Path(tempfile.mkdtemp(prefix="http-ws-"))
+    ready, result = tmp / "ready", tmp / "ws.json"
+    seconds = len(pages) * (args.duration + 2) + 10  # the page loads, warm-ups and slack
+    fanout = subprocess.Popen(
+        [
+            sys.executable,
+            str(BASE_DIR / "bench/ws_fanout.py"),
+            f"--clients={args.sockets}",
+            f"--rates={args.socket_rate}",
+            f"--duration={seconds}",
+            f"--ready-file={ready}",
+            f"--json={result}",
+        ],
+        cwd=BASE_DIR,
+        env={**os.environ, "LOG_LEVEL": "ERROR"},
+        stdout=subprocess.DEVNULL,
+    )
+    rows = []
+    server = start("gunicorn", "ticketsystem.wsgi:application", port, {})
+    try:
+        while not ready.exists():
+            if fanout.poll() is not None:
+                raise SystemExit("bench/ws_fanout.py stopped before its sockets were ready")
+            time.sleep(0.2)
+        for name, path in pages.items():
+            url = f"http://127.0.0.1:{port}{path}"
+            load(url, cookie, 2, args.connections)
+            rows.append(
+                ("gunicorn + sockets", name, load(url, cookie, args.duration, args.connections))
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if fanout.wait(timeout=seconds + 300) != 0:
+        raise SystemExit("bench/ws_fanout.py failed")
+    fan = json.loads(result.read_text())[0]
+    shutil.rmtree(tmp, ignore_errors=True)
+    return rows, fan
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,6 +252,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--skip-daphne-pages", action="store_true")
+    parser.add_argument(
+        "--sockets", type=int, default=0, help="load the gunicorn pages again beside N sockets"
+    )
+    parser.add_argument("--socket-rate", type=int, default=20, help="ticket changes per second")
     args = parser.parse_args()
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
     load = run_wrk if use_wrk else run_python
@@ -228,6 +285,11 @@ def main() -> None:
                 server.kill()
                 server.wait(timeout=10)
 
+    fan = None
+    if args.sockets:
+        more, fan = pages_with_sockets(args, load, cookie, pages, port + 1)
+        rows += more
+
     print(
         f"\n{args.tickets} tickets (at least), {args.connections} connections, "
         f"{args.duration} s per endpoint, client {'wrk' if use_wrk else 'python'}, "
@@ -240,6 +302,19 @@ def main() -> None:
         print(
             f"| {kind} | {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
             f"| {r['errors']} |"
+        )
+    if fan is not None:
+        daphnes = sorted(k for k in fan["cpu"] if k.startswith("daphne"))
+        print(
+            f"\nMeanwhile {fan['clients']} sockets on {len(daphnes)} daphne process(es), "
+            f"{fan['rate']} changes/s ({fan['events']} changes):\n"
+        )
+        print("| sockets | changes/s | p50 ms | p95 ms | p99 ms | max ms | lost | daphne cpu % |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        cpu = ", ".join(f"{fan['cpu'][name]:.0f}" for name in daphnes)
+        print(
+            f"| {fan['clients']} | {fan['rate']} | {fan['p50']:.1f} | {fan['p95']:.1f} "
+            f"| {fan['p99']:.1f} | {fan['max']:.1f} | {fan['lost']} | {cpu} |"
         )
 
 

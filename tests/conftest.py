@@ -142,6 +142,7 @@ MARKS: dict[str, tuple[str, ...]] = {
     "tests/live/test_channel_layer_outage.py*": ("slow",),  # stops and restarts Redis
     "tests/live/test_socket_limits.py::test_a_concurrent_flood_*": ("slow",),
     "tests/ops/test_request_bodies.py*": ("slow",),  # real gunicorn and daphne, slow uploads
+    "tests/ops/test_metrics_across_workers.py*": ("slow",),  # a gunicorn with two workers
     "tests/mail/test_fetchmail.py*": ("slow",),  # a dovecot per test (1.3 s to stop)
     "tests/mail/test_servers.py*": ("slow",),  # the same, proving the servers work
     "tests/tickets/test_list_plans.py*": ("slow",),  # 100 000 tickets, EXPLAIN (~45 s)

@@ -11,11 +11,22 @@ from collections.abc import Collection
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Expression, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from tickets.models import Queue, Ticket
 from ticketsystem.roles import ADMIN, MANAGER, ROLES, is_manager, is_staff_member
+
+# The user's queue ids, cached on the user object per request (or loaded with the user:
+# accounts/backends.py, registered in tickets/apps.py).
+QUEUE_IDS_ATTRIBUTE = "_ticketsystem_queue_ids"
+
+
+def queue_ids_of_user() -> Expression:
+    """The queues a user row is a member of, as an array (annotated on the request's user)."""
+    members = Queue.members.through.objects.filter(user_id=OuterRef("pk"))
+    return ArraySubquery(members.values("queue_id"))
 
 
 def visible_queue_ids(user: Any) -> list[int] | None:
@@ -24,10 +35,10 @@ def visible_queue_ids(user: Any) -> list[int] | None:
         return []
     if is_manager(user):
         return None
-    cached = getattr(user, "_ticketsystem_queue_ids", None)
+    cached = getattr(user, QUEUE_IDS_ATTRIBUTE, None)
     if cached is None:
         cached = list(user.queues.values_list("id", flat=True))
-        user._ticketsystem_queue_ids = cached
+        setattr(user, QUEUE_IDS_ATTRIBUTE, cached)
     return cached
 
 

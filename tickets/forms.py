@@ -22,7 +22,6 @@ from tickets.models import (
 )
 from tickets.organising_models import Tag
 from tickets.search import query as search_query
-from tickets.widgets import use_quick_selects
 
 ATTACHMENT_HELP = _("Stored encrypted; PDFs, images, text and office documents.")
 
@@ -87,7 +86,6 @@ class TicketFilterForm(forms.Form):
             ("unassigned", _("Unassigned")),
             *((str(pk), name) for pk, name in list_choices.people(user)),
         ]
-        use_quick_selects(self)
 
     def clean_q(self) -> str:
         q = self.cleaned_data["q"].strip()

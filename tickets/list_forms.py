@@ -17,7 +17,6 @@ from tickets.listing import PAGE_PARAMETERS
 from tickets.models import Queue, Ticket, validate_single_line
 from tickets.organising_models import Tag
 from tickets.services import BULK_ACTIONS
-from tickets.widgets import use_quick_selects
 
 MAX_BULK = 200
 
@@ -71,7 +70,6 @@ class BulkForm(forms.Form):
         list_choices.offer(self.fields["queue"], list_choices.queues(user))
         list_choices.offer(self.fields["tag"], list_choices.tags(user))
         self.references: list[str] = []
-        use_quick_selects(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -114,4 +112,3 @@ class SavedViewForm(forms.Form):
             list_choices.offer(self.fields["queue"], list_choices.queues(user))
         else:
             del self.fields["queue"]
-        use_quick_selects(self)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("canned/<int:pk>/", agent_views.canned_list, name="canned_edit"),
     path("canned/<int:pk>/delete/", agent_views.canned_delete, name="canned_delete"),
     path("tickets/<str:ref>/", views.ticket_detail, name="ticket_detail"),
+    path("tickets/<str:ref>/changes/", views.ticket_changes, name="ticket_changes"),
     path("tickets/<str:ref>/comment/", views.ticket_comment, name="ticket_comment"),
     path("tickets/<str:ref>/assign/", views.ticket_assign, name="ticket_assign"),
     path("tickets/<str:ref>/status/", views.ticket_status, name="ticket_status"),

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.decorators import staff_required
+from accounts.decorators import manager_required, staff_required
 from accounts.throttle import throttle
 from audit.history import history_rows
 from tickets import access, agent_selectors, keyset, selectors, services
@@ -149,36 +149,50 @@ def add_errors(form: Form, exc: ValidationError) -> None:
 def detail_context(request: HttpRequest, ticket: Ticket, **forms: Form) -> dict[str, Any]:
     """The detail page's context; ``forms`` replace the blank ones (bound, with errors)."""
     user = request.user
+    is_open = ticket.status != Status.CLOSED  # a closed ticket's page shows no forms
     cc = agent_selectors.ticket_cc(ticket)
     defaults: dict[str, Form] = {
         "comment_form": CommentForm(),
-        "assign_form": AssignForm(initial={"assignee": ticket.assignee_id}, queue=ticket.queue),
+        "assign_form": choices_once(
+            AssignForm(initial={"assignee": ticket.assignee_id}, queue=ticket.queue),
+            "assignee",
+            read=is_open,
+        ),
         "status_form": StatusForm(initial={"status": ticket.status}),
         "priority_form": PriorityForm(initial={"priority": ticket.priority}),
-        "move_form": MoveForm(initial={"queue": ticket.queue_id}, user=user),
+        "move_form": choices_once(
+            MoveForm(initial={"queue": ticket.queue_id}, user=user), "queue", read=is_open
+        ),
         "attachment_form": AttachmentForm(),
         "subject_form": SubjectForm(initial={"subject": ticket.subject}),
         "requester_form": RequesterForm(initial=_requester_initial(ticket)),
         "cc_form": CCForm(initial={"cc": ", ".join(str(c.contact.email) for c in cc)}),
     }
     defaults.update(forms)
-    model_history = None
-    if is_manager(user):  # django-auditlog's field-level history; agents see Activity
-        entries = selectors.ticket_log_entries(ticket)[:MODEL_HISTORY_ROWS]
-        model_history = history_rows(list(entries))
     return {
         "ticket": ticket,
         **selectors.ticket_conversation(ticket),
         "transitions": [(s, STATUS_LABELS[s]) for s in ticket.allowed_transitions()],
         "attachment_max_size": human_size(settings.ATTACHMENT_MAX_BYTES),
-        "model_history": model_history,
+        # The field-level change log (managers only) is a page of its own, fetched on demand.
+        "show_changes": is_manager(user),
         "cc": cc,
         "can_close": Status.CLOSED in ticket.allowed_transitions(),
         "following": agent_selectors.is_following(user, ticket),
-        "canned": agent_selectors.canned_rendered(user, ticket),
+        "canned": agent_selectors.canned_rendered(user, ticket) if is_open else [],
         "reply_statuses": [(s, STATUS_LABELS[s]) for s in REPLY_STATUSES],
         **defaults,
     }
+
+
+def choices_once(form: Form, name: str, *, read: bool) -> Form:
+    """Read a blank form's model choices once (``read``: the page shows the form): rendering
+    a required select would run its query twice (once to see whether the first choice is
+    empty, once for the options)."""
+    if read:
+        field = form.fields[name]
+        field.choices = list(iter(field.choices))  # iter(): no COUNT query for a length hint
+    return form
 
 
 def _requester_initial(ticket: Ticket) -> dict[str, str]:
@@ -193,6 +207,19 @@ def detail_with_errors(request: HttpRequest, ticket: Ticket, **forms: Form) -> H
     ticket.refresh_from_db()
     context = detail_context(request, ticket, **forms)
     return render(request, "tickets/detail.html", context, status=400)
+
+
+@require_GET
+@manager_required
+def ticket_changes(request: HttpRequest, ref: str) -> HttpResponse:
+    """A ticket's field-level change log (django-auditlog), newest first: a page of its own,
+    or (``?fragment=1``) the list alone, which the ticket page fetches when it is opened."""
+    ticket = access.get_ticket_or_404(request.user, ref)
+    entries = selectors.ticket_log_entries(ticket)[:MODEL_HISTORY_ROWS]
+    context = {"ticket": ticket, "rows": history_rows(list(entries))}
+    if request.GET.get("fragment") == "1":
+        return render(request, "audit/partials/history_list.html", context)
+    return render(request, "tickets/changes.html", context)
 
 
 @require_GET

@@ -44,7 +44,10 @@ def login_settings() -> dict[str, Any]:
         },
         "AUTHENTICATION_BACKENDS": [
             "axes.backends.AxesStandaloneBackend",  # refuses locked-out username + IP pairs
-            "django.contrib.auth.backends.ModelBackend",
+            # ModelBackend, loading roles and queues with the user (one query, not three).
+            # Sessions made by "django.contrib.auth.backends.ModelBackend" before it came
+            # in end once: a new login.
+            "accounts.backends.StaffBackend",
         ],
         # django-axes: LOGIN_FAILURE_LIMIT failures per username + client lock that pair.
         "AXES_HANDLER": "axes.handlers.database.AxesDatabaseHandler",

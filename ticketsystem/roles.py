@@ -12,6 +12,8 @@ ADMIN = "admin"
 ROLES = (AGENT, MANAGER, ADMIN)
 # The role as the header shows it, in the reader's language.
 ROLE_LABELS = {AGENT: _("agent"), MANAGER: _("manager"), ADMIN: _("admin")}
+# The user's role names when they were loaded with the user (accounts/backends.py).
+ROLE_NAMES_ATTRIBUTE = "_ticketsystem_role_names"
 
 
 def user_roles(user: Any) -> frozenset[str]:
@@ -20,7 +22,10 @@ def user_roles(user: Any) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_ticketsystem_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        names = getattr(user, ROLE_NAMES_ATTRIBUTE, None)
+        if names is None:
+            names = user.groups.filter(name__in=ROLES).values_list("name", flat=True)
+        cached = frozenset(names)
         if user.is_superuser:
             cached |= {ADMIN}
         user._ticketsystem_roles = cached

@@ -177,6 +177,7 @@ TEMPLATES = [
         },
     },
 ]
+FORM_RENDERER = "ticketsystem.formrender.FastWidgetRenderer"  # plain widgets built in Python
 
 # --- Data ---------------------------------------------------------------------------------
 

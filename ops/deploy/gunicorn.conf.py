@@ -10,6 +10,8 @@ file) and capped by the app (413) as well as nginx.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 wsgi_app = "ticketsystem.wsgi:application"
 bind = [os.environ.get("WEB_BIND", "0.0.0.0:8000")]
@@ -33,6 +35,29 @@ forwarded_allow_ips = ""
 # Worker heartbeat files in shared memory, not on the read-only disk.
 _SHM = "/dev/shm"  # noqa: S108 (gunicorn's own heartbeat files, no request data)
 worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+# Request metrics (ops/metrics.py) add up over every worker, whichever answers the scrape:
+# prometheus-client's multi-process mode, in a directory of this server's own (in shared
+# memory) unless the host names one its servers share (PROMETHEUS_MULTIPROC_DIR). Workers
+# inherit it: the app is imported after the fork. Each host exposes its own totals;
+# Prometheus scrapes every host and sums (docs/operations.md, "More than one host").
+_OWN_METRICS_DIR = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _OWN_METRICS_DIR = tempfile.mkdtemp(prefix="ticketsystem-metrics-", dir=worker_tmp_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_DIR
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker's live gauges leave with it (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)
+
+
 accesslog = "-" if os.environ.get("WEB_ACCESS_LOG", "") == "on" else None
 # Path without the query string (%(U)s, never %(r)s or %(q)s): searches and filters of
 # authenticated pages carry personal data (docs/security.md).

@@ -8,10 +8,12 @@ import json
 
 import pytest
 from django.conf import settings
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.live.conftest import live_session
 from tests.live.daphne import daphne, gunicorn
+from tickets.live.admission import CLOSE_LOGIN_REQUIRED
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -72,3 +74,27 @@ def test_a_change_made_through_either_gunicorn_reaches_sockets_on_both_daphnes(a
             for ws in (on_a, on_b):
                 event = next_ticket_event(ws)
                 assert (event["id"], event["status"]) == (ticket_a.pk, status)
+
+
+def test_a_session_revoked_through_gunicorn_a_closes_its_socket_on_daphne_b(agent):
+    """Sessions live in PostgreSQL and "session ended" travels through Redis: no process
+    needs to be the one that holds the socket."""
+    keep, revoked = live_session(agent), live_session(agent)
+    slow_checks = {"LIVE_SESSION_CHECK_SECONDS": "300"}  # so only the event can close it
+    with (
+        gunicorn() as web_a,
+        daphne(env=slow_checks) as ws_b,
+        socket_to(ws_b.url, revoked) as on_b,
+    ):
+        assert json.loads(on_b.recv(timeout=5))["type"] == "hello"
+        page = "/accounts/sessions/"
+        assert web_a.post_form(page, page + "revoke-others/", {}, keep) == 302
+        # At once, through Redis: B's periodic session check would take five minutes.
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                on_b.recv(timeout=5)
+        assert closed.value.rcvd.code == CLOSE_LOGIN_REQUIRED
+        status, _, _ = web_a.request(
+            "GET", "/dashboard/", headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={revoked}"}
+        )
+        assert status == 302  # and the pages no longer know that session

@@ -171,7 +171,7 @@ def clear_for_rebuild() -> None:
 
 
 def create_gin_index() -> None:
-    """The GIN index as migration 0017 makes it (see there for its settings)."""
+    """The GIN index as migration 0019 makes it (see there for its settings)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")

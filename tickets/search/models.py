@@ -7,7 +7,7 @@ from django.db import models
 
 from tickets.search.fields import TokenListField
 
-GIN_INDEX = "tickets_searchtoken_gin"  # created by migration 0017 and by manage.py reindex
+GIN_INDEX = "tickets_searchtoken_gin"  # created by migration 0019 and by manage.py reindex
 
 
 class Scope(models.IntegerChoices):
@@ -22,7 +22,7 @@ class Scope(models.IntegerChoices):
 
 class SearchToken(models.Model):
     """The keyed hashes (tickets/search/tokens.py) of a ticket's distinct terms: ``tokens``
-    under a GIN index (PostgreSQL, migration 0017) answers searches; ``subject`` repeats the
+    under a GIN index (PostgreSQL, migration 0019) answers searches; ``subject`` repeats the
     subject's tokens, unindexed, to rank matches in the subject first."""
 
     ticket = models.OneToOneField(

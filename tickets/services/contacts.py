@@ -18,7 +18,14 @@ from ticketsystem.roles import is_manager
 
 @transaction.atomic
 def contact_get_or_create(*, actor: Any, email: str, name: str = "", phone: str = "") -> Contact:
-    """Find a contact by email (through its blind index) or create one.
+    """Find a contact by email (through its blind index) or create one (find_or_add_contact,
+    in a transaction of its own)."""
+    return find_or_add_contact(actor=actor, email=email, name=name, phone=phone)
+
+
+def find_or_add_contact(*, actor: Any, email: str, name: str = "", phone: str = "") -> Contact:
+    """contact_get_or_create's work, for a service that holds the transaction already (a
+    nested atomic block would cost a savepoint and its release: two round trips).
 
     A staff member reuses only a contact they may already see: one with a ticket in their
     queues, or with no ticket yet; otherwise typing an email address would show an agent the

@@ -36,7 +36,7 @@ from tickets.services.base import (
     save_ticket,
     validate,
 )
-from tickets.services.contacts import contact_get_or_create
+from tickets.services.contacts import find_or_add_contact
 from tickets.services.mail_out import mail_on_assigned, mail_on_status, mail_on_ticket_created
 from ticketsystem.roles import is_staff_member
 
@@ -55,6 +55,30 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket: by staff in a queue they work, by the system, or by a requester (who
     becomes its contact). ``is_automatic``: it came from an auto-reply (no acknowledgement)."""
+    return open_ticket(
+        actor=actor,
+        queue=queue,
+        subject=subject,
+        description=description,
+        priority=priority,
+        contact=contact,
+        assignee=assignee,
+        is_automatic=is_automatic,
+    )
+
+
+def open_ticket(
+    *,
+    actor: Any,
+    queue: Queue,
+    subject: str,
+    description: str = "",
+    priority: int = Priority.NORMAL,
+    contact: Contact | None = None,
+    assignee: Any = None,
+    is_automatic: bool = False,
+) -> Ticket:
+    """ticket_create's work, for a service that holds the transaction already (no savepoint)."""
     if is_contact(actor):
         contact = actor
     elif not is_system(actor) and not is_staff_member(actor):
@@ -103,10 +127,10 @@ def ticket_create_for_requester(
     """The requester (found by email or created) and their ticket, together or not at all."""
     contact = None
     if contact_email:
-        contact = contact_get_or_create(
+        contact = find_or_add_contact(
             actor=actor, email=contact_email, name=contact_name, phone=contact_phone
         )
-    return ticket_create(
+    return open_ticket(
         actor=actor,
         queue=queue,
         subject=subject,
