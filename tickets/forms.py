@@ -17,6 +17,7 @@ from tickets.models import (
     Queue,
     Status,
     Ticket,
+    user_display,
     validate_printable,
     validate_single_line,
 )
@@ -193,6 +194,7 @@ class AssignForm(forms.Form):
     def __init__(self, *args: Any, queue: Queue, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = access.assignable_users(queue)
+        self.fields["assignee"].label_from_instance = user_display  # names, not usernames
         self.fields["assignee"].error_messages["invalid_choice"] = _(
             "Select someone who works this queue."
         )

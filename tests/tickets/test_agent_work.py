@@ -109,6 +109,8 @@ def test_people_appear_by_full_name(agent, agent_client, ticket_a):
     page = agent_client.get(url(ticket_a)).content.decode()
     assert "<strong>Alice Adams</strong>" in page
     assert "<dd>Alice Adams</dd>" in page
+    assert f'<option value="{agent.pk}" selected>Alice Adams</option>' in page  # the assign form
+    assert '<span class="who" title="alice">Alice Adams' in page  # the header
 
 
 # -- inline edits
