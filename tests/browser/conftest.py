@@ -144,6 +144,28 @@ def browser() -> Iterator[Remote]:
         _worker = None
 
 
+def watch_problems(page: Any, problems: list[str]) -> None:
+    """Collect on ``problems`` what a page should never show: console errors, script errors
+    and a failing script, stylesheet or image (pages themselves may answer 4xx on purpose)."""
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and response.request.resource_type != "document"
+            else None
+        ),
+    )
+
+
 @pytest.fixture
 def page(browser: Remote, live_url: str) -> Iterator[Remote]:
     """A fresh context (no cookies) and page; ``page.problems`` lists CSP violations and
@@ -155,24 +177,7 @@ def page(browser: Remote, live_url: str) -> Iterator[Remote]:
         context.set_default_timeout(10_000)
         context.add_init_script(CSP_LISTENER)
         page = context.new_page()
-        page.on(
-            "console",
-            lambda msg: (
-                problems.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        # A failing script, stylesheet or image (pages themselves may answer 4xx on purpose).
-        page.on(
-            "response",
-            lambda response: (
-                problems.append(f"{response.status} {response.url}")
-                if response.status >= 400 and response.request.resource_type != "document"
-                else None
-            ),
-        )
+        watch_problems(page, problems)
         return context, page
 
     context, raw_page = _in_worker(open_page)

@@ -12,7 +12,7 @@ from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from accounts.models import TOTPDevice
-from tests.browser.conftest import CSP_LISTENER, Remote, in_browser
+from tests.browser.conftest import CSP_LISTENER, Remote, in_browser, watch_problems
 from tests.browser.test_login_flow import code_for
 from tests.conftest import make_user
 from tests.helpers import PNG, upload
@@ -48,24 +48,7 @@ def _open(browser: Remote, base_url: str, size: tuple[int, int], session: str = 
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}]
             )
         page = context.new_page()
-        page.on(
-            "console",
-            lambda m: (
-                problems.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        # A failing script, stylesheet or image (the 403 and 404 pages answer so on purpose).
-        page.on(
-            "response",
-            lambda response: (
-                problems.append(f"{response.status} {response.url}")
-                if response.status >= 400 and response.request.resource_type != "document"
-                else None
-            ),
-        )
+        watch_problems(page, problems)
         return page
 
     page = in_browser(open_page, browser)
