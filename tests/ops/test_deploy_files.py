@@ -142,6 +142,7 @@ def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
         assert owner == (role,)
 
         run("migrate", "--noinput")
+        run("reindex", "--if-missing")  # what the compose `migrate` service runs next
         with psycopg.connect(url(database)) as conn:
             assert conn.execute(
                 "SELECT extowner::regrole::text FROM pg_extension WHERE extname = 'pg_trgm'"
@@ -208,6 +209,10 @@ def test_the_app_role_migrates_backs_up_and_restores_but_cannot_run_programs(
 def test_web_runs_gunicorn_and_ws_runs_daphne_as_non_root_users_with_a_healthcheck():
     web, ws = SERVICES["web"], SERVICES["ws"]
     assert web["command"] == ["gunicorn", "--config", "/app/ops/deploy/gunicorn.conf.py"]
+    # Migrations first, then any ticket without its search row (an upgrade that restarts it).
+    assert SERVICES["migrate"]["command"][-1] == (
+        "python manage.py migrate --noinput && python manage.py reindex --if-missing"
+    )
     assert ws["command"][:3] == ["python", "-m", "ticketsystem.serve"]  # daphne
     for service in (web, ws):
         assert "--proxy-headers" not in service["command"]

@@ -295,6 +295,23 @@ def test_reindex_in_worker_processes_rebuilds_every_ticket(agent, agent_client, 
     assert _refs(agent_client, "keyboard") == [made[2].reference]
 
 
+def test_reindex_if_missing_builds_only_the_rows_an_upgrade_left_empty(agent, agent_client, laptop):
+    other = services.ticket_create(actor=agent, queue=laptop.queue, subject="Dock", description="")
+    SearchToken.objects.filter(ticket=laptop).delete()  # as after a migration that starts afresh
+    kept = SearchToken.objects.values_list("tokens", flat=True).get(ticket=other)
+    assert _refs(agent_client, "thinkpad") == []
+
+    out = io.StringIO()
+    call_command("reindex", "--if-missing", stdout=out)
+
+    assert "reindexed" in out.getvalue()
+    assert _refs(agent_client, "thinkpad") == [laptop.reference]
+    assert SearchToken.objects.values_list("tokens", flat=True).get(ticket=other) == kept
+    again = io.StringIO()
+    call_command("reindex", "--if-missing", stdout=again)
+    assert again.getvalue() == "search index complete: no ticket without its row\n"
+
+
 def test_reindex_refuses_a_bad_worker_count():
     with pytest.raises(CommandError, match="--workers"):
         call_command("reindex", "--workers", "0")

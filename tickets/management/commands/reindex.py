@@ -44,17 +44,39 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=1, help="processes (one per CPU core is plenty)"
         )
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="only tickets that have no index row (after an upgrade whose migration "
+            "started the index afresh); nothing else is touched, and with none it ends at once",
+        )
 
-    def handle(self, *args: Any, batch_size: int, after: int, workers: int, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        batch_size: int,
+        after: int,
+        workers: int,
+        if_missing: bool,
+        **options: Any,
+    ) -> None:
         if not 1 <= batch_size <= 20_000:
             raise CommandError("--batch-size must be between 1 and 20000")
         if after < 0:
             raise CommandError("--after must be a ticket id (0 or more)")
         if not 1 <= workers <= 32:
             raise CommandError("--workers must be between 1 and 32")
-        ids = list(Ticket.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True))
+        tickets = Ticket.objects.filter(pk__gt=after)
+        if if_missing:
+            tickets = tickets.filter(search_tokens__isnull=True)
+        ids = list(tickets.order_by("pk").values_list("pk", flat=True))
+        if if_missing and not ids:
+            with transaction.atomic():
+                create_gin_index()
+            self.stdout.write("search index complete: no ticket without its row")
+            return
         started = time.monotonic()
-        if after == 0:
+        if after == 0 and not if_missing:
             with transaction.atomic():
                 clear_for_rebuild()
         batches = list(_batches(ids, batch_size))
