@@ -19,6 +19,7 @@ setup: $(VENV)/.installed
 ## and daphne for /ws/ (docker-compose.yml, docs/operations.md "Serving").
 run: setup
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py reindex --if-missing
 	$(PY) manage.py bootstrapadmin
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(VENV)/bin/python -m ticketsystem.serve --bind 127.0.0.1 --port $(PORT) ticketsystem.asgi:application
