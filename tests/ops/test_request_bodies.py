@@ -182,4 +182,8 @@ def test_gunicorn_reuses_a_bounded_pool_of_database_connections():
         assert 1 <= len(held) <= 2 * 2  # workers x threads, kept open between requests
         for _ in range(10):
             web.request("GET", "/readyz")
-        assert _backends() - others <= held  # no new connection per request
+        now = _backends() - others
+        # The same connections serve the later requests (a pool may still open one more in
+        # the background, up to its size), and the pools never grow past workers x threads.
+        assert held & now
+        assert len(now) <= 2 * 2
