@@ -335,3 +335,12 @@ def test_a_number_finds_the_ticket_with_that_id_and_those_holding_it(agent, agen
     assert _refs(agent_client, str(laptop.pk + 1400)) == [laptop.reference]
     assert set(_refs(agent_client, str(laptop.pk))) == {laptop.reference}
     assert set(_refs(agent_client, laptop.reference)) == {laptop.reference, holder.reference}
+
+
+def test_a_search_page_and_its_count_come_from_one_ranked_read(agent, agent_client, queue_a):
+    for n in range(55):
+        services.ticket_create(actor=agent, queue=queue_a, subject=f"Dock {n}", description="gizmo")
+    first = agent_client.get("/tickets/", {"q": "gizmo"}).content.decode()
+    assert "55 tickets" in first and first.count('data-ticket-id="') == 50
+    second = agent_client.get("/tickets/", {"q": "gizmo", "page": "2"}).content.decode()
+    assert second.count('data-ticket-id="') == 5
