@@ -24,7 +24,7 @@ from django.utils.timezone import now
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from tickets.labels import PRIORITY_LABELS, STATUS_LABELS
+from tickets.labels import PRIORITY_LABELS, STATUS_LABELS, VERB_LABELS, activity_value
 from tickets.models import ACTIVE_STATUSES, Ticket, format_reference, user_display
 from tickets.templatetags.timefmt import due_text, relative, time_tag
 
@@ -47,6 +47,15 @@ ROW = (
     '<td data-col="updated" data-label="{l_updated}">{updated}</td>'
     "</tr>"
 )
+MINI_ROW = (
+    '<li data-ticket-id="{pk}" data-updated-at="{updated}"{due_at}><a href="{url}">'
+    '<span class="ref">{ref}</span> <span class="subject-text">{subject}</span></a>'
+    ' <span class="meta"><span class="badge prio-{priority}">{priority_label}</span>'
+    " {due}</span></li>"
+)
+FEED_LINE = (
+    '<li>{when} <strong>{actor}</strong> {verb} <a href="{url}">{ref} {subject}</a>{change}</li>'
+)
 SNIPPET = '<tr class="snippet" data-snippet-for="{pk}"><td></td><td colspan="7">{snippet}</td></tr>'
 
 
@@ -67,6 +76,7 @@ def _words(language: str) -> dict[str, Any]:
         "select": _("Select %(ref)s"),
         "status": {code: escape(str(label)) for code, label in STATUS_LABELS.items()},
         "priority": {code: escape(str(label)) for code, label in PRIORITY_LABELS.items()},
+        "verb": {code: escape(str(label)) for code, label in VERB_LABELS.items()},
     }
 
 
@@ -141,3 +151,62 @@ def ticket_rows(tickets: Iterable[Ticket]) -> SafeString:
             _row(ticket, at, words, sample.replace(_SAMPLE, ticket.reference)) for ticket in tickets
         )
     )
+
+
+def _url_of(reference: str) -> str:
+    sample = _detail_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+    return escape(sample.replace(_SAMPLE, reference))
+
+
+@register.simple_tag
+def mini_rows(tickets: Iterable[Ticket]) -> SafeString:
+    """``{% mini_rows rows %}``: a dashboard panel's items (static/js/dashboard.js draws the
+    same markup for live changes)."""
+    at = now()
+    words = _words(get_language() or "")
+    html = []
+    for ticket in tickets:
+        due = ticket.due_at
+        html.append(
+            MINI_ROW.format(
+                pk=ticket.pk,
+                updated=ticket.updated_at.isoformat(),
+                due_at=f' data-due-at="{due.isoformat()}"' if due else "",
+                url=_url_of(ticket.reference),
+                ref=ticket.reference,
+                subject=escape(ticket.subject or ""),
+                priority=escape(str(ticket.priority)),
+                priority_label=words["priority"].get(ticket.priority)
+                or escape(str(ticket.priority)),
+                due=time_tag(due, due_text(due, at)) if due else "",
+            )
+        )
+    return mark_safe("".join(html))  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def feed_lines(activities: Iterable[Any]) -> SafeString:
+    """``{% feed_lines activity %}``: the dashboard's history lines, newest first."""
+    at = now()
+    words = _words(get_language() or "")
+    html = []
+    for line in activities:
+        change = ""
+        if line.new_value and line.verb != "created":
+            old = activity_value(line.verb, line.old_value) if line.old_value else ""
+            new = activity_value(line.verb, line.new_value)
+            change = ' <span class="change">{}{}</span>'.format(
+                f"{escape(old)} → " if old else "", escape(new)
+            )
+        html.append(
+            FEED_LINE.format(
+                when=time_tag(line.created_at, relative(line.created_at, at)),
+                actor=escape(line.actor_display),
+                verb=words["verb"].get(line.verb) or escape(line.verb),
+                url=_url_of(line.ticket.reference),
+                ref=line.ticket.reference,
+                subject=escape(line.ticket.subject or ""),
+                change=change,
+            )
+        )
+    return mark_safe("".join(html))  # noqa: S308 - every value above is escaped
