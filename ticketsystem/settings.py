@@ -174,6 +174,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ticketsystem.context_processors.site",
             ],
+            "builtins": ["ticketsystem.formtags"],  # {% form_field %}, {% form_errors %}
         },
     },
 ]
