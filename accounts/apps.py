@@ -6,6 +6,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import receivers
+        from accounts import receivers, second_factor
 
         receivers.connect()
+        # The confirmed devices' ids arrive with the user: "verified?" costs no query.
+        second_factor.register()

@@ -20,6 +20,7 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from auditlog.signals import pre_log
 from django.contrib.admin.models import LogEntry as AdminLogEntry
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
@@ -28,6 +29,7 @@ from django.db.models.signals import pre_save
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audit import entries
 from ticketsystem.crypto import BlindIndexField, EncryptedFieldMixin
 
 MASK = "[encrypted]"
@@ -91,6 +93,7 @@ def register_models() -> None:
         m2m_fields={"groups", "user_permissions"},
     )
     pre_save.connect(_safe_object_repr, sender=LogEntry, dispatch_uid="audit.safe_object_repr")
+    pre_log.connect(entries.hold_create_entry, dispatch_uid="audit.hold_create_entry")
     pre_save.connect(
         _safe_admin_object_repr, sender=AdminLogEntry, dispatch_uid="audit.safe_admin_object_repr"
     )

@@ -33,7 +33,7 @@ from django_otp.oath import TOTP  # noqa: E402
 
 PASSWORD = "violet-harbour-lantern-42"  # noqa: S105 (a throwaway test database)
 ACCOUNTS_MIDDLEWARE = {
-    "django_otp.middleware.OTPMiddleware",
+    "accounts.second_factor.OTPMiddleware",
     "accounts.middleware.SessionSecurityMiddleware",
 }
 

@@ -150,7 +150,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "accounts.second_factor.OTPMiddleware",  # django-otp's, checked with the user's query
     "django.contrib.messages.middleware.MessageMiddleware",
     # Session timeouts and the "verified second factor required" gate for every view.
     "accounts.middleware.SessionSecurityMiddleware",

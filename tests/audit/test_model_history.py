@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from auditlog.models import LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -43,6 +44,52 @@ def test_the_client_cannot_choose_the_recorded_address(agent_client, ticket_a, s
         HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.51",
     )
     assert entries_for(Ticket, ticket_a.pk)[-1].remote_addr == "203.0.113.51"
+
+
+def test_a_ticket_created_through_the_page_logs_each_new_row_with_actor_ip_and_request_id(
+    agent_client, agent, queue_a
+):
+    """The requester, the ticket and its description: one entry each, written together
+    (tickets/services, audit/entries.py), stamped as a one-by-one save would be."""
+    response = agent_client.post(
+        "/tickets/new/",
+        {"queue": queue_a.pk, "priority": "2", "subject": "Jam", "description": "Serial 4711"}
+        | {"contact_email": "pat@example.com", "contact_name": "Pat Doe"},
+        REMOTE_ADDR="203.0.113.52",
+    )
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    entries = [
+        *entries_for(Contact, ticket.contact_id),
+        *entries_for(Ticket, ticket.pk),
+        *entries_for(TicketBody, ticket.pk),
+    ]
+    assert [e.action for e in entries] == [LogEntry.Action.CREATE] * 3
+    assert {(e.actor, e.remote_addr, e.cid) for e in entries} == {
+        (agent, "203.0.113.52", response["X-Request-ID"])
+    }
+    assert [e.object_repr for e in entries] == [
+        f"Contact #{ticket.contact_id}",
+        ticket.reference,
+        ticket.reference,
+    ]
+    assert entries[1].changes["subject"] == ["None", "Jam"]
+    assert entries[2].changes["description"] == ["[encrypted]", "[encrypted]"]
+    text = str([(e.changes, e.serialized_data) for e in entries])
+    assert "4711" not in text and "Pat" not in text and "pat@example.com" not in text
+
+
+def test_held_entries_are_not_written_when_the_creation_fails(agent, queue_a):
+    from django.db import transaction
+
+    from audit.entries import entries_in_one_insert
+
+    before = LogEntry.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic(), entries_in_one_insert():
+        services.contact_get_or_create(actor=agent, email="zed@example.org")
+        assert LogEntry.objects.count() == before  # held, not yet written
+        raise RuntimeError
+    assert (Contact.objects.count(), LogEntry.objects.count()) == (0, before)
 
 
 def test_a_service_change_outside_a_request_is_logged_too(agent, ticket_a):

@@ -61,7 +61,7 @@ def test_the_list_resync_costs_the_same_for_one_row_or_many(
         ticket = services.ticket_create(actor=agent, queue=queue_a, subject=f"Row {n}")
         if n % 2:
             services.ticket_assign(actor=agent, ticket=ticket, assignee=agent)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(11):
         data = agent_client.get("/live/tickets.json").json()
     assert len(data["rows"]) == 12
     assert {row["assignee"] for row in data["rows"]} == {"", "alice"}

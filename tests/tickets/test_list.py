@@ -137,7 +137,7 @@ def test_rows_show_the_requester_and_the_assignees_full_name(
     html = agent_client.get("/tickets/").content.decode()
     assert 'data-label="Requester">Petra 3</td>' in html
     assert 'data-label="Assignee">Alice Agent</td>' in html
-    with django_assert_max_num_queries(17) as few:
+    with django_assert_max_num_queries(16) as few:
         agent_client.get("/tickets/")
     baseline = len(few.captured_queries)
     for i in range(5, 10):

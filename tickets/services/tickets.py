@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.entries import entries_in_one_insert
 from tickets import access, search
 from tickets.actors import is_contact, is_system, staff_user
 from tickets.labels import STATUS_LABELS
@@ -100,9 +101,10 @@ def open_ticket(
     validate(ticket)
     body = TicketBody(description=description)  # the description's own table
     validate(body)
-    ticket.save(force_insert=True)
-    ticket.body = body  # sets body.ticket
-    body.save(force_insert=True)
+    with entries_in_one_insert():  # the two rows' audit entries: one INSERT
+        ticket.save(force_insert=True)
+        ticket.body = body  # sets body.ticket
+        body.save(force_insert=True)
     lines = [record(ticket, actor, Activity.Verb.CREATED, new=ticket.subject)]
     if assignee is not None:
         lines.append(record(ticket, actor, Activity.Verb.ASSIGNED, new=display_user(assignee)))
@@ -125,19 +127,20 @@ def ticket_create_for_requester(
     contact_phone: str = "",
 ) -> Ticket:
     """The requester (found by email or created) and their ticket, together or not at all."""
-    contact = None
-    if contact_email:
-        contact = find_or_add_contact(
-            actor=actor, email=contact_email, name=contact_name, phone=contact_phone
+    with entries_in_one_insert():  # a new requester's audit entry joins the ticket's
+        contact = None
+        if contact_email:
+            contact = find_or_add_contact(
+                actor=actor, email=contact_email, name=contact_name, phone=contact_phone
+            )
+        return open_ticket(
+            actor=actor,
+            queue=queue,
+            subject=subject,
+            description=description,
+            priority=priority,
+            contact=contact,
         )
-    return open_ticket(
-        actor=actor,
-        queue=queue,
-        subject=subject,
-        description=description,
-        priority=priority,
-        contact=contact,
-    )
 
 
 @transaction.atomic
