@@ -110,8 +110,10 @@ def main() -> None:
     from tests.conftest import login
     from tickets.models import Ticket
     from ticketsystem.roles import AGENT
+    from ticketsystem.serving import settle
 
     call_command("migrate", verbosity=0)
+    settle()  # as the servers do once the app is loaded (ticketsystem/wsgi.py)
     have = Ticket.objects.count()
     if have < args.tickets:
         call_command("seeddemo", tickets=args.tickets - have, seed=have + 1)

@@ -45,13 +45,29 @@ CONVERSATION_VERBS = (Activity.Verb.COMMENTED, Activity.Verb.NOTED)
 LIST_COUNT_CAP = 2_000
 
 
-def list_rows(user: Any) -> QuerySet[Ticket]:
-    """Visible tickets with what a list row shows, and nothing it does not."""
-    return (
-        access.visible_tickets(user)
-        .select_related("queue", "assignee")
-        .defer("uid", "queue__description", "assignee__password")
-    )
+# What a row of the list or a dashboard panel shows, and what its live event carries
+# (tickets/live/events.py ticket_fields): no other column is read for a page of rows.
+ROW_FIELDS = (
+    "subject",
+    "status",
+    "priority",
+    "queue__name",
+    "assignee__username",
+    "assignee__first_name",
+    "assignee__last_name",
+    "contact_id",
+    "due_at",
+    "updated_at",
+)
+
+
+def list_rows(user: Any, *, requester: bool = False) -> QuerySet[Ticket]:
+    """Visible tickets with what a list row shows, and nothing it does not (``requester``:
+    with the requester's name, decrypted per row)."""
+    rows = access.visible_tickets(user).select_related("queue", "assignee")
+    if requester:
+        return rows.select_related("contact").only(*ROW_FIELDS, "contact__uid", "contact__name")
+    return rows.only(*ROW_FIELDS)
 
 
 def detail_queryset() -> QuerySet[Ticket]:
@@ -184,12 +200,7 @@ def ticket_page(
             qs, keys, sort, page=page, after=after, before=before, search=found is not None
         )
     # The requester's name is decrypted per row: only for this page's rows, in the same query.
-    rows = (
-        list_rows(user)
-        .select_related("contact")
-        .defer("contact__email", "contact__phone", "contact__email_index")
-        .in_bulk(page_ids)
-    )
+    rows = list_rows(user, requester=True).in_bulk(page_ids)
     result.object_list = [rows[pk] for pk in page_ids if pk in rows]
     if found and not found.problem:
         snippets.attach_snippets(result.object_list, found, internal=internal)

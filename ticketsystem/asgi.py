@@ -36,3 +36,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+from ticketsystem.serving import settle  # noqa: E402
+
+settle()

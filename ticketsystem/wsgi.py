@@ -14,4 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ticketsystem.settings")
 
 from django.core.wsgi import get_wsgi_application
 
+from ticketsystem.serving import settle
+
 application = get_wsgi_application()
+settle()

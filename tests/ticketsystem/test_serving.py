@@ -91,3 +91,29 @@ def test_the_wsgi_entry_point_serves_with_a_pool():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert found.stdout.strip() == "4"
+
+
+def test_a_loaded_app_is_frozen_out_of_the_garbage_collectors_scans():
+    import gc
+
+    from ticketsystem.serving import settle
+
+    gc.unfreeze()
+    try:
+        settle()
+        assert gc.get_freeze_count() > 10_000  # Django and the apps, not a handful
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.parametrize("entry", ["ticketsystem.wsgi", "ticketsystem.asgi"])
+def test_each_server_entry_point_settles_once_the_app_is_loaded(entry):
+    import os
+
+    code = f"import gc, {entry}; print(gc.get_freeze_count())"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) > 10_000
