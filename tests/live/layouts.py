@@ -34,10 +34,12 @@ RELAXED = ("DEBUG", "SECURE_COOKIES", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECOND
 
 @dataclass(frozen=True)
 class LiveSite:
-    """A running site: its base URL, and the process serving /ws/ (in dev, everything)."""
+    """A running site: its base URL, the process serving pages and the one serving /ws/ (in
+    dev the same daphne)."""
 
     layout: str
     url: str
+    pages: Daphne
     sockets: Daphne
 
 
@@ -92,7 +94,7 @@ def production_env(*, origin: str, static_root: Path) -> dict[str, str]:
 @contextmanager
 def dev_site() -> Iterator[LiveSite]:
     with daphne() as server:
-        yield LiveSite("dev", server.url, server)
+        yield LiveSite("dev", server.url, server, server)
 
 
 @contextmanager
@@ -106,7 +108,8 @@ def production_site() -> Iterator[LiveSite]:
         env = production_env(origin=proxy.url, static_root=scratch / "static")
         collect_static(scratch / "static")
         # Two workers of two threads: enough for parallel page loads, small for two cores.
-        web.extra_env = {**env, "WEB_WORKERS": "2", "WEB_THREADS": "2"}
+        # Its access log on (paths only), so a test can see which server answered what.
+        web.extra_env = {**env, "WEB_WORKERS": "2", "WEB_THREADS": "2", "WEB_ACCESS_LOG": "on"}
         ws.extra_env = env
         for server in (web, ws):
             server.probe_host = SITE_HOST
@@ -116,7 +119,7 @@ def production_site() -> Iterator[LiveSite]:
             server.start()
         stack.callback(proxy.stop)
         proxy.start()
-        yield LiveSite("production", proxy.url, ws)
+        yield LiveSite("production", proxy.url, web, ws)
 
 
 def live_site(layout: str) -> AbstractContextManager[LiveSite]:
