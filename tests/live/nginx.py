@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.binaries import require_binary
 from tests.live.daphne import BASE_DIR, free_port
 
 SHIPPED = BASE_DIR / "ops/deploy/nginx"
@@ -85,7 +86,9 @@ def _replace(text: str, old: str, new: str, *, where: str) -> str:
 
 
 def nginx_version() -> tuple[int, ...]:
-    result = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [require_binary("nginx"), "-v"], capture_output=True, text=True, check=True
+    )
     found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", result.stderr)
     assert found, result.stderr
     return tuple(int(part) for part in found.groups())
@@ -179,7 +182,7 @@ http {{
     def start(self) -> Nginx:
         config = self.render()
         command = [
-            "nginx",
+            require_binary("nginx"),
             "-p",
             f"{self.prefix}/",
             "-c",
