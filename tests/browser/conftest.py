@@ -1,9 +1,13 @@
-"""Browser tests: a real daphne server on the test database, driven by Debian's Chromium.
+"""Browser tests: the real servers on the test database, driven by Debian's Chromium, in both
+serving layouts (tests/live/layouts.py).
 
 Fixtures for every browser test module:
 
-- ``live_url``: base URL of a daphne subprocess (HTTP and websockets, the real ASGI app)
-  serving the test database; started once per test session.
+- ``live_site``: the site in one layout, ``dev`` (one daphne) or ``production`` (nginx from
+  our template over TLS, gunicorn for pages, daphne for /ws/); parametrized, so every test
+  using it (or ``live_url``) runs in both, the layout in its id. Started once per session.
+- ``live_url``: the site's base URL (``http://127.0.0.1:<port>`` or ``https://localhost:<port>``).
+- ``new_context``: a browser context on a base URL (certificate, CSP listener, session cookie).
 - ``browser``: a headless Chromium (Playwright), one per test session.
 - ``page``: a fresh browser context and page per test; CSP violations and console errors
   are collected in ``page.problems`` (assert it is empty at the end of a test).
@@ -17,7 +21,7 @@ For Playwright helpers that need real Playwright objects (``expect``), use ``in_
     in_browser(lambda heading: expect(heading).to_have_text("Dashboard"), page.locator("h1"))
 
 Mark browser test modules ``pytestmark = [pytest.mark.browser, pytest.mark.django_db(
-transaction=True, serialized_rollback=True)]``: data must be committed for daphne to see
+transaction=True, serialized_rollback=True)]``: data must be committed for the servers to see
 it, and serialized rollback restores the role groups that the flush after each test removes.
 """
 
