@@ -23,6 +23,7 @@ PACKAGES = {
     "fail2ban-regex": "fail2ban",
     "dovecot": "dovecot-imapd",
     "redis-server": "redis-server",
+    "nginx": "nginx",
 }
 
 # Daemons such as dovecot live in sbin, which is not on every user's PATH.

@@ -151,6 +151,7 @@ MARKS: dict[str, tuple[str, ...]] = {
 # (tests/binaries.py). A test can also carry @pytest.mark.needs_binary("name", ...).
 NEEDS: dict[str, tuple[str, ...]] = {
     "tests/browser/*": ("chromium",),
+    "tests/browser/*production*": ("nginx",),  # the production layout (tests/live/layouts.py)
     "tests/ops/test_backup_command.py*": ("pg_dump",),
     "tests/ops/test_restorebackup_command.py*": ("pg_dump", "pg_restore", "psql"),
     "tests/ops/test_verifybackup_command.py*": ("pg_dump", "pg_restore", "psql"),

@@ -1,9 +1,13 @@
-"""Browser tests: a real daphne server on the test database, driven by Debian's Chromium.
+"""Browser tests: the real servers on the test database, driven by Debian's Chromium, in both
+serving layouts (tests/live/layouts.py).
 
 Fixtures for every browser test module:
 
-- ``live_url``: base URL of a daphne subprocess (HTTP and websockets, the real ASGI app)
-  serving the test database; started once per test session.
+- ``live_site``: the site in one layout, ``dev`` (one daphne) or ``production`` (nginx from
+  our template over TLS, gunicorn for pages, daphne for /ws/); parametrized, so every test
+  using it (or ``live_url``) runs in both, the layout in its id. Started once per session.
+- ``live_url``: the site's base URL (``http://127.0.0.1:<port>`` or ``https://localhost:<port>``).
+- ``new_context``: a browser context on a base URL (certificate, CSP listener, session cookie).
 - ``browser``: a headless Chromium (Playwright), one per test session.
 - ``page``: a fresh browser context and page per test; CSP violations and console errors
   are collected in ``page.problems`` (assert it is empty at the end of a test).
@@ -17,7 +21,7 @@ For Playwright helpers that need real Playwright objects (``expect``), use ``in_
     in_browser(lambda heading: expect(heading).to_have_text("Dashboard"), page.locator("h1"))
 
 Mark browser test modules ``pytestmark = [pytest.mark.browser, pytest.mark.django_db(
-transaction=True, serialized_rollback=True)]``: data must be committed for daphne to see
+transaction=True, serialized_rollback=True)]``: data must be committed for the servers to see
 it, and serialized rollback restores the role groups that the flush after each test removes.
 """
 
@@ -30,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.live.layouts import LAYOUTS, LiveSite, session_cookie_name
+from tests.live.layouts import live_site as live_site_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -106,20 +113,28 @@ def in_browser(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return _wrap(_in_worker(lambda: fn(*_unwrap(args), **_unwrap(kwargs))))
 
 
-@pytest.fixture(scope="session")
-def live_url(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
-    """Serve the test database with daphne in a subprocess; yield its base URL."""
+@pytest.fixture(scope="session", params=LAYOUTS)
+def live_site(
+    request: pytest.FixtureRequest, django_db_setup: Any, django_db_blocker: Any
+) -> Iterator[LiveSite]:
+    """The site in one serving layout (tests/live/layouts.py): every browser test runs once
+    against ``dev`` (one daphne) and once against ``production`` (nginx, gunicorn, daphne);
+    the layout shows in the test id, so ``-k production`` picks one."""
     from django.db import connection
-
-    from tests.live.daphne import daphne
 
     if connection.vendor != "postgresql":
         pytest.fail("browser tests need PostgreSQL (set DATABASE_URL)")
     try:
-        with daphne() as server:
-            yield server.url
+        with live_site_for(request.param) as site:
+            yield site
     except RuntimeError as exc:  # did not start: say why, as a failure, not an error
         pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def live_url(live_site: LiveSite) -> str:
+    """The base URL of ``live_site``."""
+    return live_site.url
 
 
 @pytest.fixture(scope="session")
@@ -142,6 +157,21 @@ def browser() -> Iterator[Remote]:
         _in_worker(playwright.stop)
         _worker.shutdown()
         _worker = None
+
+
+def new_context(chromium: Any, base_url: str, *, session_key: str = "", **options: Any) -> Any:
+    """A browser context on ``base_url`` (call it in the browser thread, e.g. in
+    ``in_browser``): 10 s timeouts and the CSP listener; over HTTPS (the production layout)
+    it accepts that layout's throwaway certificate; with ``session_key``, logged in."""
+    context = chromium.new_context(
+        base_url=base_url, ignore_https_errors=base_url.startswith("https://"), **options
+    )
+    context.set_default_timeout(10_000)
+    context.add_init_script(CSP_LISTENER)
+    if session_key:
+        name = session_cookie_name(base_url)
+        context.add_cookies([{"name": name, "value": session_key, "url": base_url}])
+    return context
 
 
 def watch_problems(page: Any, problems: list[str]) -> None:
@@ -173,9 +203,7 @@ def page(browser: Remote, live_url: str) -> Iterator[Remote]:
     problems: list[str] = []
 
     def open_page() -> tuple[Any, Any]:
-        context = _unwrap(browser).new_context(base_url=live_url, accept_downloads=True)
-        context.set_default_timeout(10_000)
-        context.add_init_script(CSP_LISTENER)
+        context = new_context(_unwrap(browser), live_url, accept_downloads=True)
         page = context.new_page()
         watch_problems(page, problems)
         return context, page

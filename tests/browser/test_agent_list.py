@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CSP_LISTENER, Remote, in_browser
+from tests.browser.conftest import Remote, in_browser, new_context
 from tests.conftest import make_user
 from tests.live.conftest import live_session
 from tickets import services
@@ -42,10 +41,9 @@ def _open(browser: Remote, base_url: str, user: Any, width: int) -> Remote:
     problems: list[str] = []
 
     def open_page(chromium: Any) -> Page:
-        context = chromium.new_context(base_url=base_url, viewport={"width": width, "height": 800})
-        context.set_default_timeout(10_000)
-        context.add_init_script(CSP_LISTENER)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": key, "url": base_url}])
+        context = new_context(
+            chromium, base_url, session_key=key, viewport={"width": width, "height": 800}
+        )
         page = context.new_page()
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))

@@ -16,7 +16,7 @@ from django_otp.oath import totp
 from playwright.sync_api import expect
 
 from accounts.models import TOTPDevice, UserPreference
-from tests.browser.conftest import CSP_LISTENER, in_browser
+from tests.browser.conftest import in_browser, new_context
 from tests.browser.test_live_dashboard import _watch, check, live_state
 from tests.conftest import make_user
 from tests.test_german_pages import ENGLISH_RE
@@ -73,9 +73,7 @@ def test_an_agent_with_german_preferences_sees_german_pages_with_berlin_times(
     problems: list[str] = []
 
     def open_page(chromium: Any) -> Any:
-        context = chromium.new_context(base_url=live_url, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        context.add_init_script(CSP_LISTENER)
+        context = new_context(chromium, live_url, viewport={"width": 1280, "height": 900})
         return _watch(context.new_page(), problems)
 
     page = in_browser(open_page, browser)

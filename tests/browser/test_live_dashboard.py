@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import CSP_LISTENER, Remote, in_browser
+from tests.browser.conftest import Remote, in_browser, new_context
 from tests.conftest import make_user
 from tests.live.conftest import live_session
-from tests.live.daphne import daphne
 from tickets import services
 
 pytestmark = [
@@ -44,11 +42,8 @@ def open_as(browser: Remote, base_url: str, session_key: str) -> Remote:
     problems: list[str] = []
 
     def open_page(chromium: Any) -> Page:
-        context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(10_000)
-        context.add_init_script(CSP_LISTENER)
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": base_url}]
+        context = new_context(
+            chromium, base_url, session_key=session_key, viewport={"width": 1280, "height": 900}
         )
         return _watch(context.new_page(), problems)
 
@@ -174,29 +169,32 @@ def test_two_agents_see_each_others_changes_without_reloading(browser, live_url,
     assert carol_dashboard.problems == []
 
 
-def test_a_page_reconnects_after_a_restart_and_catches_up(browser, agent, colleague, queue_a):
-    key = live_session(colleague)
-    with daphne() as server:
-        carol = open_as(browser, server.url, key)
-        open_live(carol, "/dashboard/")
-        server.stop()
+def test_a_page_reconnects_after_a_restart_and_catches_up(
+    browser, live_site, agent, colleague, queue_a
+):
+    """The server behind /ws/ restarts: in dev the one daphne, in production the daphne
+    behind nginx (pages stay up on gunicorn meanwhile)."""
+    server = live_site.sockets
+    carol = open_as(browser, live_site.url, live_session(colleague))
+    open_live(carol, "/dashboard/")
+    server.stop()
+    try:
         live_state(carol, "reconnecting")
-
         # A change while the page is offline: its event reaches nobody.
         services.ticket_create(actor=agent, queue=queue_a, subject="Happened while offline")
-
+    finally:
         server.start()
-        live_state(carol, "live", timeout=20_000)
-        text_of(carol, '[data-count="status-new"]', "1")
-        contains(carol, '[data-panel="unassigned"] li', "Happened while offline")
-        assert same_document(carol)
-        # While the server was down the browser logged failed connections; nothing else.
-        others = [
-            problem
-            for problem in carol.problems
-            if "WebSocket" not in problem and not problem.startswith("Failed to load resource")
-        ]
-        assert others == []
+    live_state(carol, "live", timeout=20_000)
+    text_of(carol, '[data-count="status-new"]', "1")
+    contains(carol, '[data-panel="unassigned"] li', "Happened while offline")
+    assert same_document(carol)
+    # While the server was down the browser logged failed connections; nothing else.
+    others = [
+        problem
+        for problem in carol.problems
+        if "WebSocket" not in problem and not problem.startswith("Failed to load resource")
+    ]
+    assert others == []
 
 
 def test_logging_out_in_another_tab_ends_the_live_connection(browser, live_url, colleague):

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from accounts.models import TOTPDevice
-from tests.browser.conftest import CSP_LISTENER, Remote, in_browser, watch_problems
+from tests.browser.conftest import Remote, in_browser, new_context, watch_problems
 from tests.browser.test_login_flow import code_for
 from tests.conftest import make_user
 from tests.helpers import PNG, upload
@@ -38,15 +37,9 @@ def _open(browser: Remote, base_url: str, size: tuple[int, int], session: str = 
 
     def open_page(chromium: Any) -> Page:
         width, height = size
-        context = chromium.new_context(
-            base_url=base_url, viewport={"width": width, "height": height}
+        context = new_context(
+            chromium, base_url, session_key=session, viewport={"width": width, "height": height}
         )
-        context.set_default_timeout(10_000)
-        context.add_init_script(CSP_LISTENER)
-        if session:
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base_url}]
-            )
         page = context.new_page()
         watch_problems(page, problems)
         return page

@@ -46,6 +46,11 @@ class Daphne:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
         self.extra_env = env or {}
+        # Left out of the server's environment (a test run's relaxed defaults, say).
+        self.unset: tuple[str, ...] = ()
+        # The Host header of the readiness probe: one of ALLOWED_HOSTS, as
+        # ops/deploy/healthcheck.py sends (None: the address itself).
+        self.probe_host: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Daphne:
@@ -56,6 +61,8 @@ class Daphne:
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
+        for name in self.unset:
+            env.pop(name, None)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 self.command(),
@@ -69,7 +76,8 @@ class Daphne:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.command()[2]} exited early:\n{self.output()}")
             try:
-                if self.request("GET", "/healthz")[0] == 200:
+                probe = {"Host": self.probe_host} if self.probe_host else {}
+                if self.request("GET", "/healthz", headers=probe)[0] == 200:
                     return self
             except OSError:
                 time.sleep(0.1)
