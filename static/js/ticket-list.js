@@ -280,7 +280,36 @@
     return tbody.querySelector('tr[data-ticket-id="' + Number(id) + '"]');
   }
 
+  // The keyboard cursor (j/k, static/js/keys.js) and the focus stay on their ticket when
+  // the rows are drawn again.
+  function cursorOf() {
+    var current = tbody.querySelector("tr.key-current");
+    var active = document.activeElement;
+    var focused = active && active.closest && tbody.contains(active) ? active.closest("tr[data-ticket-id]") : null;
+    return {
+      current: current ? current.getAttribute("data-ticket-id") : null,
+      focused: focused ? focused.getAttribute("data-ticket-id") : null
+    };
+  }
+  function keepCursor(cursor) {
+    var current = cursor.current && findRow(cursor.current);
+    if (current) {
+      current.classList.add("key-current");
+    }
+    var focused = cursor.focused && findRow(cursor.focused);
+    var link = focused && focused.querySelector("a");
+    if (link && document.activeElement !== link) {
+      link.focus({ preventScroll: true });
+    }
+  }
+
   Live.onEvent(function (event) {
+    var cursor = cursorOf();
+    redrawFor(event);
+    keepCursor(cursor);
+  });
+
+  function redrawFor(event) {
     if (event.type === "removed") {
       var gone = findRow(event.id);
       if (gone) {
@@ -348,12 +377,13 @@
       }
     }
     showRowsOrEmpty();
-  });
+  }
 
   Live.onResync(function (data, error) {
     if (!data) {
       return; // a stale filter or page (400/404): the rendered page stays as it is
     }
+    var cursor = cursorOf();
     var rows = document.createDocumentFragment();
     data.rows.forEach(function (ticket) {
       var old = findRow(ticket.id);
@@ -367,6 +397,7 @@
       tbody.firstChild.remove();
     }
     tbody.appendChild(rows);
+    keepCursor(cursor);
     setCount(data.count);
     unseen = 0;
     if (noticeEl) {

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_live_dashboard import check, live_state, open_as, open_live
+from tests.browser.test_live_dashboard import (
+    check,
+    contains,
+    live_state,
+    open_as,
+    open_live,
+    same_document,
+)
 from tests.conftest import make_user
 from tests.live.conftest import live_session
 from tickets import services
@@ -141,4 +148,31 @@ def test_the_list_is_worked_with_the_keyboard_only(
     page.wait_for_selector("text=Reply added.")
     [comment] = Comment.objects.all()
     assert (comment.ticket_id, str(comment.body)) == (second.pk, "On it.")
+    assert page.problems == []
+
+
+def test_the_keyboard_cursor_stays_on_its_ticket_when_a_live_change_redraws_the_rows(
+    browser: Any, live_url: str, agent: Any, queue_a: Any
+) -> None:
+    first, second, third = (
+        services.ticket_create(actor=agent, queue=queue_a, subject=subject)
+        for subject in ("Printer jam", "Mouse broken", "Screen flickers")
+    )
+    page = open_as(browser, live_url, live_session(agent))
+    open_live(page, "/tickets/")  # recently changed first: third, second, first
+    page.keyboard.press("j")
+    page.keyboard.press("j")  # the cursor on "Mouse broken"
+    current = page.locator("tbody tr.key-current")
+    assert current.get_attribute("data-ticket-id") == str(second.pk)
+    # Changes redraw that row and move it to the top, then another above it:
+    # first, second, third.
+    services.ticket_change_priority(actor=agent, ticket=second, priority=Priority.HIGH)
+    contains(page, f'tr[data-ticket-id="{second.pk}"] [data-col="priority"]', "High")
+    services.ticket_change_priority(actor=agent, ticket=first, priority=Priority.HIGH)
+    contains(page, f'tr[data-ticket-id="{first.pk}"] [data-col="priority"]', "High")
+    check(page, lambda p: expect(p.locator("tbody tr.key-current")).to_have_count(1))
+    assert current.get_attribute("data-ticket-id") == str(second.pk)
+    page.keyboard.press("j")  # and moves on from there
+    assert current.get_attribute("data-ticket-id") == str(third.pk)
+    assert same_document(page)
     assert page.problems == []
