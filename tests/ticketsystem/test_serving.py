@@ -43,9 +43,31 @@ def test_the_pool_can_be_switched_off_and_refuses_a_persistent_max_age(monkeypat
     assert "pool" not in config.get("OPTIONS", {}) and config["CONN_MAX_AGE"] == 60
 
 
+def test_statements_are_prepared_unless_switched_off(monkeypatch):
+    options = database_config(URL, conn_max_age=0)["OPTIONS"]
+    assert options["server_side_binding"] is True and options["prepare_threshold"] == 5
+    monkeypatch.setenv("DB_PREPARE", "off")
+    assert "prepare_threshold" not in database_config(URL, conn_max_age=0).get("OPTIONS", {})
+
+
+@pytest.mark.django_db
+def test_a_statement_run_five_times_is_prepared_on_the_server():
+    from django.db import connection
+
+    from tickets.models import Queue
+
+    for _ in range(6):
+        list(Queue.objects.filter(slug="no-such-queue"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "tickets_queue"' in statement for statement in statements)
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
+        ("DB_PREPARE", "maybe", "DB_PREPARE must be on or off"),
         ("TICKETSYSTEM_SERVER", "uwsgi", "TICKETSYSTEM_SERVER must be wsgi, asgi or other"),
         ("WEB_THREADS", "500", "WEB_THREADS must be at most 64"),
         ("WEB_THREADS", "many", "WEB_THREADS"),
