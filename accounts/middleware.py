@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from accounts import login_state, session_policy
@@ -64,6 +65,7 @@ class SessionSecurityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.user = loaded(request.user)
         response = self._check_session(request) or self.get_response(request)
         if "no-store" not in response.get("Cache-Control", ""):
             add_never_cache_headers(response)  # a view's own no-store policy is kept as is
@@ -102,6 +104,17 @@ class SessionSecurityMiddleware:
         if getattr(request, "pending_login_expired", False):
             messages.info(request, _("Your sign-in took too long. Please log in again."))
         return login_redirect(request)
+
+
+def loaded(user: Any) -> Any:
+    """The request's user itself, loaded: authentication and the second-factor check each
+    wrap it in a lazy object, through which every attribute read (a page makes hundreds)
+    raises and catches an AttributeError. The gate below reads it on every request anyway."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
 
 
 class SecurityHeadersMiddleware:
