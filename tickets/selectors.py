@@ -307,9 +307,19 @@ def _confirmed_page(
     return ids[start : start + per_page], result
 
 
+def page_flag(ticket: Ticket, name: str) -> bool:
+    """Whether the ticket page should read ``name`` (files, mail_in, mail_out, canned): the
+    answer read with the ticket (agent_selectors.detail_page_queryset), else True."""
+    return bool(getattr(ticket, f"page_{name}", True))
+
+
 def ticket_conversation(ticket: Ticket) -> dict[str, Any]:
     """A ticket's comments, history lines and files for its page."""
-    files = list(ticket.attachments.select_related("uploaded_by").order_by("created_at", "id"))
+    files = (
+        list(ticket.attachments.select_related("uploaded_by").order_by("created_at", "id"))
+        if page_flag(ticket, "files")
+        else []
+    )
     by_comment: dict[int, list[Attachment]] = {}
     for attachment in files:
         if attachment.comment_id is not None:
@@ -318,14 +328,14 @@ def ticket_conversation(ticket: Ticket) -> dict[str, Any]:
         "comments": ticket.comments.select_related("author", "author_contact").order_by(
             "created_at", "id"
         ),
-        "comment_quoted": mail_quoted_text(ticket),
+        "comment_quoted": mail_quoted_text(ticket) if page_flag(ticket, "mail_in") else {},
         # Replies and notes are in the conversation already: the history leaves them out.
         "history": ticket.activities.exclude(verb__in=CONVERSATION_VERBS)
         .select_related("actor")
         .order_by("created_at", "id"),
         "attachments": [a for a in files if a.comment_id is None],
         "comment_attachments": by_comment,
-        "deliveries": reply_deliveries(ticket),
+        "deliveries": reply_deliveries(ticket) if page_flag(ticket, "mail_out") else {},
     }
 
 

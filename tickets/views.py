@@ -225,7 +225,8 @@ def ticket_changes(request: HttpRequest, ref: str) -> HttpResponse:
 @require_GET
 @staff_required
 def ticket_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    ticket = access.get_ticket_or_404(request.user, ref, selectors.detail_queryset())
+    queryset = agent_selectors.detail_page_queryset(request.user)
+    ticket = access.get_ticket_or_404(request.user, ref, queryset)
     return render(request, "tickets/detail.html", detail_context(request, ticket))
 
 

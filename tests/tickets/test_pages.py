@@ -112,9 +112,11 @@ def test_the_detail_page_uses_a_constant_number_of_queries(
 ):
     url = ticket_a.get_absolute_url()
     agent_client.post(f"{url}comment/", {"body": "one"})
-    # (14: the page also reads its CC list, whether you follow it, your canned responses,
-    # your saved views and the choices of its assign and move forms, each once)
-    with django_assert_max_num_queries(14) as first:
+    # (9: session, user, the ticket with whether you follow it and whether it has files,
+    # mail or canned responses for you, its CC list, the choices of its assign and move
+    # forms, your saved views, comments, history; each read that would find nothing is
+    # skipped)
+    with django_assert_max_num_queries(9) as first:
         agent_client.get(url)
     baseline = len(first.captured_queries)  # read now: each request resets the query log
     for i in range(10):
@@ -130,9 +132,34 @@ def test_a_closed_tickets_page_reads_no_form_choices_or_canned_responses(
 
     services.ticket_change_status(actor=agent, ticket=ticket_a, status="resolved")
     services.ticket_change_status(actor=agent, ticket=ticket_a, status="closed")
-    with django_assert_max_num_queries(11):  # 14 on an open ticket's page
+    with django_assert_max_num_queries(7):  # 9 on an open ticket's page
         page = agent_client.get(ticket_a.get_absolute_url()).content.decode()
     assert "This ticket is closed." in page and 'name="assignee"' not in page
+
+
+def test_the_page_reads_files_mail_and_canned_responses_only_where_there_are_some(
+    agent_client, agent, ticket_a, django_assert_max_num_queries
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tickets import services
+    from tickets.agent_models import CannedResponse, TicketWatch
+    from tickets.models import Attachment
+
+    url = ticket_a.get_absolute_url()
+    with django_assert_max_num_queries(9) as bare:
+        agent_client.get(url)
+    baseline = len(bare.captured_queries)
+    upload = SimpleUploadedFile("a.txt", b"hello", content_type="text/plain")
+    services.attachment_add(actor=agent, ticket=ticket_a, upload=upload)
+    CannedResponse.objects.create(name="Thanks", body="Thank you, {requester_name}.")
+    TicketWatch.objects.create(user=agent, ticket=ticket_a)
+    # + the files, the canned responses and the queue's signature they may use
+    with django_assert_max_num_queries(baseline + 3) as full:
+        page = agent_client.get(url).content.decode()
+    assert len(full.captured_queries) == baseline + 3
+    assert "a.txt" in page and "Thanks" in page and Attachment.objects.count() == 1
+    assert agent_client.get(url).context["following"] is True
 
 
 def test_a_refused_ticket_leaves_no_orphan_requester(agent_client, queue_a, monkeypatch):
