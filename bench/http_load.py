@@ -293,8 +293,9 @@ def main() -> None:
     print(
         f"\n{args.tickets} tickets (at least), {args.connections} connections, "
         f"{args.duration} s per endpoint, client {'wrk' if use_wrk else 'python'}, "
-        f"{os.cpu_count()} cores, gunicorn workers {os.environ.get('WEB_WORKERS') or os.cpu_count()}"
-        f" x threads {os.environ.get('WEB_THREADS', '4')}\n"
+        f"{os.cpu_count()} cores, gunicorn workers "
+        f"{os.environ.get('WEB_WORKERS') or 2 * (os.cpu_count() or 1) + 1}"
+        f" x threads {os.environ.get('WEB_THREADS', '1')}\n"
     )
     print("| server | endpoint | req/s | p50 ms | p99 ms | errors |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")

@@ -29,8 +29,9 @@ def server_kind() -> str:
 
 
 def web_threads() -> int:
-    """Threads per gunicorn worker (gthread); also the pool's size, one connection each."""
-    threads = envint("WEB_THREADS", 4, minimum=1, maximum=64)
+    """Threads per gunicorn worker (1: sync workers, ops/deploy/gunicorn.conf.py); also the
+    pool's size, one connection each."""
+    threads = envint("WEB_THREADS", 1, minimum=1, maximum=64)
     return threads
 
 

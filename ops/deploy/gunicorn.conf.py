@@ -1,8 +1,12 @@
 """gunicorn for the pages: `gunicorn -c ops/deploy/gunicorn.conf.py` (docker-compose.yml `web`).
 
-gthread workers, one per core by default (WEB_WORKERS), WEB_THREADS threads each; every
-worker holds a psycopg pool of WEB_THREADS connections (ticketsystem/serving.py), so one
-process never uses more than WEB_THREADS database connections. The budget:
+Sync workers by default, 2 x cores + 1 of them (WEB_WORKERS): one request at a time each and
+no keep-alive, so every new connection goes to a free worker. (gthread workers kept nginx's
+and a load client's kept-alive connections on whichever worker had accepted them: one
+process at 92 % of a core while the others idled, half the rate; and threads of one process
+share one interpreter lock.) WEB_THREADS > 1 switches to gthread workers with that many
+threads. Every worker holds a psycopg pool of WEB_THREADS connections (ticketsystem/serving.py),
+so one process never uses more than WEB_THREADS database connections. The budget:
 docs/operations.md. Request bodies are read from the socket into memory (never a temporary
 file) and capped by the app (413) as well as nginx.
 """
@@ -15,14 +19,14 @@ import tempfile
 
 wsgi_app = "ticketsystem.wsgi:application"
 bind = [os.environ.get("WEB_BIND", "0.0.0.0:8000")]
-worker_class = "gthread"
-workers = int(os.environ.get("WEB_WORKERS") or os.cpu_count() or 1)
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(os.environ.get("WEB_THREADS", "1"))
+worker_class = "sync" if threads == 1 else "gthread"
+workers = int(os.environ.get("WEB_WORKERS") or 2 * (os.cpu_count() or 1) + 1)
 # Never preload: each worker opens its own database pool after the fork.
 preload_app = False
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 graceful_timeout = 30
-keepalive = 30  # nginx keeps upstream connections alive (keepalive 32)
+keepalive = 30  # gthread only: nginx keeps upstream connections alive (keepalive 32)
 # Recycle workers now and then (spread out) so a slow leak never grows for ever.
 max_requests = 20_000
 max_requests_jitter = 2_000

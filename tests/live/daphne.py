@@ -163,7 +163,9 @@ class Gunicorn(Daphne):
 
 @contextmanager
 def gunicorn(port: int | None = None, *, env: dict[str, str] | None = None) -> Iterator[Gunicorn]:
-    server = Gunicorn(port, env={"WEB_WORKERS": "2", "WEB_THREADS": "2", **(env or {})}).start()
+    """Our shipped gunicorn config with two workers (sync, as shipped, unless ``env`` sets
+    WEB_THREADS > 1 for gthread workers)."""
+    server = Gunicorn(port, env={"WEB_WORKERS": "2", **(env or {})}).start()
     try:
         yield server
     finally:

@@ -226,12 +226,12 @@ def test_web_runs_gunicorn_and_ws_runs_daphne_as_non_root_users_with_a_healthche
         assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         # Scalable with --scale: no fixed container name, no published port.
         assert "container_name" not in service and "ports" not in service
-    assert web["environment"]["WEB_THREADS"] == "${WEB_THREADS:-4}"
+    assert web["environment"]["WEB_THREADS"] == "${WEB_THREADS:-1}"
     assert "egress" not in ws["networks"]  # sockets never send mail or call out
     assert SERVICES["nginx"]["depends_on"].keys() == {"web", "ws"}
 
 
-def test_gunicorn_runs_gthread_workers_one_per_core_without_preloading():
+def test_gunicorn_runs_sync_workers_two_per_core_plus_one_without_preloading():
     conf: dict = {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEB_")}
     code = compile((DEPLOY / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec")
@@ -240,14 +240,15 @@ def test_gunicorn_runs_gthread_workers_one_per_core_without_preloading():
         os.environ.clear()
         os.environ.update(env)
         exec(code, conf)  # noqa: S102 (our own config file)
-        assert conf["workers"] == os.cpu_count()
+        assert conf["workers"] == 2 * (os.cpu_count() or 1) + 1
+        assert (conf["worker_class"], conf["threads"]) == ("sync", 1)
         os.environ.update(WEB_WORKERS="3", WEB_THREADS="8")
         exec(code, conf)  # noqa: S102
     finally:
         os.environ.clear()
         os.environ.update(saved)
     assert (conf["workers"], conf["threads"]) == (3, 8)
-    assert conf["worker_class"] == "gthread"
+    assert conf["worker_class"] == "gthread"  # threads: gthread workers
     assert conf["wsgi_app"] == "ticketsystem.wsgi:application"
     assert conf["preload_app"] is False  # each worker opens its own pool after the fork
     assert conf["forwarded_allow_ips"] == ""

@@ -19,7 +19,7 @@ HEALTHZ = re.compile(
 
 
 def test_every_scrape_counts_the_requests_of_every_worker():
-    with gunicorn(env={"WEB_WORKERS": "2", "WEB_THREADS": "2"}) as web:
+    with gunicorn(env={"WEB_WORKERS": "2"}) as web:
         # (start() asked /healthz until it answered: count from what the first scrape says)
         before = float(HEALTHZ.search(web.request("GET", "/metrics")[2]).group(1))
         with ThreadPoolExecutor(8) as pool:

@@ -11,6 +11,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -19,7 +20,12 @@ from django.db import connection
 from tests.live.daphne import daphne, gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-SERVERS = {"gunicorn": gunicorn, "daphne": daphne}
+def gunicorn_gthread(**kwargs: Any) -> Any:
+    return gunicorn(env={"WEB_THREADS": "2", **kwargs.pop("env", {})}, **kwargs)
+
+
+# gunicorn's sync workers (as shipped), its gthread workers (WEB_THREADS > 1), and daphne.
+SERVERS = {"gunicorn": gunicorn, "gunicorn-gthread": gunicorn_gthread, "daphne": daphne}
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -171,19 +177,20 @@ def _backends() -> set[tuple[int, object]]:
         return set(cursor.fetchall())
 
 
-def test_gunicorn_reuses_a_bounded_pool_of_database_connections():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gunicorn_reuses_a_bounded_pool_of_database_connections(threads):
     # Connections other processes of the suite still hold are not gunicorn's.
     others = _backends()
-    with gunicorn(env={"WEB_WORKERS": "2", "WEB_THREADS": "2"}) as web:
+    with gunicorn(env={"WEB_WORKERS": "2", "WEB_THREADS": str(threads)}) as web:
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(lambda _: web.request("GET", "/readyz")[0], range(40)))
         assert set(statuses) <= {200, 503}  # readiness reads the database either way
         held = _backends() - others
-        assert 1 <= len(held) <= 2 * 2  # workers x threads, kept open between requests
+        assert 1 <= len(held) <= 2 * threads  # workers x threads, kept open between requests
         for _ in range(10):
             web.request("GET", "/readyz")
         now = _backends() - others
         # The same connections serve the later requests (a pool may still open one more in
         # the background, up to its size), and the pools never grow past workers x threads.
         assert held & now
-        assert len(now) <= 2 * 2
+        assert len(now) <= 2 * threads
