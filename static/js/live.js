@@ -3,7 +3,7 @@
  *
  * - Shows the connection state in [data-live-status] (connecting, live, reconnecting, ended).
  * - Reconnects with exponential backoff and jitter; after every (re)connect it fetches the
- *   page's resync URL so whatever happened while offline is shown.
+ *   page's resync URL so whatever happened while offline is shown, and says "live" once it is.
  * - Server text is only ever inserted with textContent (Live.el), never as HTML.
  * - Event kinds come by name from the page (#event-kinds, tickets.live.kinds): Live.KINDS.CREATED.
  * - Words come from the djangojs catalogue (base.html loads it first); events carry codes,
@@ -267,10 +267,15 @@
     ws.onopen = function () {
       opened = true;
       attempt = 0;
-      setState("live", gettext("Live"));
       startPing();
       handlers.open.forEach(function (fn) { fn(); });
-      resync();
+      // "Live" once the page has caught up with what happened before the socket opened
+      // (events from now on arrive on the socket).
+      resync().then(function () {
+        if (socket === ws && !ended) {
+          setState("live", gettext("Live"));
+        }
+      });
     };
     ws.onmessage = function (message) {
       clearTimeout(pongTimer);
