@@ -4,6 +4,7 @@ tickets/access.py's visibility rules (which tickets, which history lines a user 
 from __future__ import annotations
 
 import operator
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from functools import reduce
 from typing import Any
@@ -35,6 +36,7 @@ from tickets.organising_models import SavedView
 from tickets.search import query as search_query
 from tickets.search import snippets
 from ticketsystem.crypto import is_undecryptable
+from ticketsystem.serving import unprepared
 
 DASHBOARD_LIST_SIZE = 10
 DASHBOARD_FEED_SIZE = 15
@@ -193,12 +195,15 @@ def ticket_page(
     internal = access.can_read_internal_notes(user)
     if after and before:
         raise keyset.BadCursor("both directions")
-    if found and found.needs_confirming and not found.problem:
-        page_ids, result = _confirmed_page(qs, keys, found, internal, page, after or before)
-    else:
-        page_ids, result = _keyset_page(
-            qs, keys, sort, page=page, after=after, before=before, search=found is not None
-        )
+    # A search's plan depends on how common its tokens are: planned for each search, never
+    # from a prepared statement's generic plan (6 ms slower on a one-word search here).
+    with unprepared() if found else nullcontext():
+        if found and found.needs_confirming and not found.problem:
+            page_ids, result = _confirmed_page(qs, keys, found, internal, page, after or before)
+        else:
+            page_ids, result = _keyset_page(
+                qs, keys, sort, page=page, after=after, before=before, search=found is not None
+            )
     # The requester's name is decrypted per row: only for this page's rows, in the same query.
     rows = list_rows(user, requester=True).in_bulk(page_ids)
     result.object_list = [rows[pk] for pk in page_ids if pk in rows]

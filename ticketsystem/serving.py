@@ -11,6 +11,8 @@ docs/operations.md.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dj_database_url
@@ -101,3 +103,22 @@ def settle() -> None:
 
     gc.collect()
     gc.freeze()
+
+
+@contextmanager
+def unprepared() -> Iterator[None]:
+    """Statements run inside are planned for their own parameters, never prepared (DB_PREPARE):
+    for reads whose best plan depends on the values, such as a search's tokens."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    saved = raw.prepare_threshold
+    raw.prepare_threshold = None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = saved

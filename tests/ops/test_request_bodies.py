@@ -20,6 +20,8 @@ from django.db import connection
 from tests.live.daphne import daphne, gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
 def gunicorn_gthread(**kwargs: Any) -> Any:
     return gunicorn(env={"WEB_THREADS": "2", **kwargs.pop("env", {})}, **kwargs)
 

@@ -139,3 +139,28 @@ def test_each_server_entry_point_settles_once_the_app_is_loaded(entry):
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.split()[-1]) > 10_000
+
+
+@pytest.mark.django_db
+def test_reads_inside_unprepared_are_never_prepared():
+    from django.db import connection
+
+    from tickets.models import Queue
+    from ticketsystem.serving import unprepared
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+            return cursor.fetchone()[0]
+
+    def probe() -> None:  # a statement no other test runs
+        for _ in range(8):
+            list(Queue.objects.filter(name__startswith="unprepared-", slug__endswith="-probe"))
+
+    before = prepared()
+    with unprepared():
+        probe()
+    assert prepared() == before
+    assert connection.connection.prepare_threshold == 5  # as it was, after the block
+    probe()  # and outside it, the same statement is prepared
+    assert prepared() == before + 1
