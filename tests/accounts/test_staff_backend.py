@@ -43,3 +43,25 @@ def test_an_inactive_or_unknown_user_is_nobody(agent):
     agent.save(update_fields=["is_active"])
     assert StaffBackend().get_user(agent.pk) is None
     assert StaffBackend().get_user(999_999) is None
+
+
+def test_the_read_is_compiled_once_and_finds_each_user_by_their_own_id(agent, manager):
+    from accounts import backends
+
+    backends._statement = None
+    first = StaffBackend().get_user(agent.pk)
+    compiled = backends._statement
+    second = StaffBackend().get_user(manager.pk)
+    assert backends._statement is compiled  # not compiled again
+    assert (first.pk, second.pk) == (agent.pk, manager.pk)
+    assert first.username == agent.username and second.username == manager.username
+    assert StaffBackend().get_user("not a number") is None
+
+
+def test_an_annotation_registered_later_is_loaded_too(agent, monkeypatch):
+    from django.db.models import Value
+
+    from accounts import backends
+
+    monkeypatch.setitem(backends.USER_ANNOTATIONS, "_test_extra", lambda: Value(42))
+    assert StaffBackend().get_user(agent.pk)._test_extra == 42
