@@ -122,3 +122,24 @@ def test_a_well_formed_unknown_session_handle_is_404_and_not_recorded(client, st
     login(client, staff)
     assert client.post(f"/accounts/sessions/{'0' * 32}/revoke/").status_code == 404
     assert not SecurityEvent.objects.filter(action="session_revoked").exists()
+
+
+@pytest.mark.django_db
+def test_the_store_loads_a_live_session_and_not_an_expired_or_unknown_one():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import UserSession
+    from accounts.session_store import SessionStore
+
+    session = SessionStore()
+    session["note"] = "kept"
+    session.create()
+    assert SessionStore(session.session_key).load() == {"note": "kept"}
+    UserSession.objects.filter(session_key=session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    expired = SessionStore(session.session_key)
+    assert expired.load() == {} and expired.session_key is None
+    assert SessionStore("x" * 32).load() == {}
