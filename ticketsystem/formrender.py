@@ -106,10 +106,24 @@ BUILDERS: dict[str, Callable[[dict[str, Any]], str | None]] = {
 }
 
 
+LABEL = "django/forms/label.html"
+
+
+def _label(context: dict[str, Any]) -> str:
+    """django/forms/label.html: a field's label (``label_tag``) or legend (``legend_tag``)."""
+    label = str(conditional_escape(context["label"]))
+    if not context.get("use_tag"):
+        return label
+    tag = _text(context["tag"])
+    return f"<{tag}{_attrs(context.get('attrs') or {})}>{label}</{tag}>"
+
+
 class FastWidgetRenderer(DjangoTemplates):
-    """Django's default renderer, with the plain widgets written in Python."""
+    """Django's default renderer, with the plain widgets and labels written in Python."""
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        if template_name == LABEL and request is None and "label" in context:
+            return _label(context)
         build = BUILDERS.get(template_name)
         widget = context.get("widget") if build is not None and request is None else None
         if isinstance(widget, dict):

@@ -80,3 +80,40 @@ def test_the_plain_widgets_never_reach_a_template() -> None:
     renderer = Counting()
     render_all(Everything(renderer=renderer))
     assert renderer.templates == []
+
+
+@pytest.mark.parametrize("data", [None, {"text": "x"}])
+def test_labels_and_legends_render_as_djangos_template_does(data: Any, monkeypatch) -> None:
+    fast = Everything(data, renderer=FastWidgetRenderer())
+    slow = Everything(data, renderer=DjangoTemplates())
+    if data is not None:
+        fast.is_valid()
+        slow.is_valid()
+
+    def labels(form: forms.Form) -> list[str]:
+        found = []
+        for name in form.fields:
+            field = form[name]
+            found += [
+                str(field.label_tag()),
+                str(field.label_tag(attrs={"class": 'a "b"', "hidden": True, "off": False})),
+                str(field.label_tag("<i>x</i> & y", label_suffix="?")),
+                str(field.legend_tag()),
+            ]
+        return found
+
+    expected = labels(slow)
+    templates: list[str] = []
+    original = DjangoTemplates.render
+
+    def counted(self: Any, template_name: str, *args: Any, **kwargs: Any) -> str:
+        templates.append(template_name)
+        return original(self, template_name, *args, **kwargs)
+
+    monkeypatch.setattr(DjangoTemplates, "render", counted)
+    assert labels(fast) == expected
+    assert templates == []  # built in Python, no template rendered
+    unlabelled = Everything(auto_id=False, renderer=FastWidgetRenderer())
+    assert str(unlabelled["text"].label_tag()) == str(
+        Everything(auto_id=False, renderer=DjangoTemplates())["text"].label_tag()
+    )
