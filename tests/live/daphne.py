@@ -36,6 +36,17 @@ def test_database_url() -> str:
     return urlunparse(parsed._replace(path="/" + connection.settings_dict["NAME"]))
 
 
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server subprocess, killing it if it has not gone within 10 s."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class Daphne:
     def __init__(
         self, port: int | None = None, *, env: dict[str, str] | None = None, log: Path | None = None
@@ -97,13 +108,7 @@ class Daphne:
         ]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
     def output(self) -> str:

@@ -13,7 +13,6 @@ older ``listen ... http2`` parameter.
 
 from __future__ import annotations
 
-import datetime
 import http.client
 import re
 import shutil
@@ -24,7 +23,8 @@ import time
 from pathlib import Path
 
 from tests.binaries import require_binary
-from tests.live.daphne import BASE_DIR, free_port
+from tests.live.daphne import BASE_DIR, free_port, stop_process
+from tests.tlscert import write_self_signed_cert
 
 SHIPPED = BASE_DIR / "ops/deploy/nginx"
 SITE_HOST = "localhost"
@@ -34,37 +34,10 @@ ENVSUBST = ("SITE_HOST", "APP_UPSTREAM", "WS_UPSTREAM", "CLIENT_MAX_BODY_SIZE")
 TEST_RATES = {"zone=login:10m": "6000r/m", "zone=general:20m": "1000r/s", "zone=ws:10m": "6000r/m"}
 
 
-def self_signed_certificate(directory: Path, host: str = SITE_HOST) -> tuple[Path, Path]:
-    """A throwaway certificate and key for ``host``, valid for a day; (cert path, key path)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate and key for localhost, valid for a day; (cert path, key path)."""
     cert_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_path.chmod(0o600)
+    write_self_signed_cert(cert_path, key_path)
     return cert_path, key_path
 
 
@@ -224,13 +197,7 @@ http {{
         return "\n".join(log.read_text(errors="replace")[-3000:] for log in logs if log.exists())
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
     def remove(self) -> None:

@@ -102,14 +102,14 @@ def _detail_url(prefix: str, urlconf: str) -> str:
     return reverse("ticket_detail", args=[_SAMPLE], urlconf=urlconf)
 
 
-@register.filter
-def ticket_url(ticket: Ticket) -> str:
-    """``{{ ticket|ticket_url }}``: its detail page (get_absolute_url without reverse())."""
+def _url_of(reference: str) -> str:
+    """A ticket's detail page, escaped for an attribute (get_absolute_url without a
+    reverse() per row)."""
     sample = _detail_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    return sample.replace(_SAMPLE, ticket.reference)
+    return escape(sample.replace(_SAMPLE, reference))
 
 
-def _row(ticket: Ticket, at: datetime, words: dict[str, Any], url: str) -> str:
+def _row(ticket: Ticket, at: datetime, words: dict[str, Any]) -> str:
     """One row's HTML: every value from the ticket escaped (html.escape, what Django's
     escape does), the fixed words escaped once per language in ``_words``."""
     status, priority, ref = ticket.status, ticket.priority, ticket.reference
@@ -118,7 +118,7 @@ def _row(ticket: Ticket, at: datetime, words: dict[str, Any], url: str) -> str:
         pk=ticket.pk,
         status=escape(status),
         overdue_class=" overdue" if overdue else "",
-        url=escape(url),
+        url=_url_of(ref),
         ref=ref,
         select=escape(words["select"] % {"ref": ref}),
         subject=escape(ticket.subject or ""),
@@ -145,17 +145,8 @@ def ticket_rows(tickets: Iterable[Ticket]) -> SafeString:
     costs more than the row itself."""
     at = now()
     words = _words(get_language() or "")
-    sample = _detail_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    return mark_safe(  # noqa: S308 - every value above is escaped
-        "".join(
-            _row(ticket, at, words, sample.replace(_SAMPLE, ticket.reference)) for ticket in tickets
-        )
-    )
-
-
-def _url_of(reference: str) -> str:
-    sample = _detail_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    return escape(sample.replace(_SAMPLE, reference))
+    # every value is escaped in _row
+    return mark_safe("".join(_row(ticket, at, words) for ticket in tickets))  # noqa: S308
 
 
 @register.simple_tag
